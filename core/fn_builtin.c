@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: MIT */
+/* core/fn_builtin.c: the built-in function types - vCPU, irqfd and ioeventfd. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+static int builtin_check(struct hvabs_function *fn, uint32_t size, const char *name)
+{
+	struct hvabs_caps caps = { .version = HVABS_CAPS_VERSION };
+	uint32_t type = fn->ops->type;
+
+	if (fn->arg_size != size)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "%s argument must be %u bytes, not %u",
+					name, size, fn->arg_size);
+	hvabs_vm_caps(fn->vm, &caps);
+	if (!(caps.fn_types & (1u << type)))
+		return hvabs__error_set(HVABS_ENOTSUP, 0, fn->vm->ops->name, "no %s functions", name);
+	return 0;
+}
+
+static int fd_check(int fd, const char *what)
+{
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return hvabs__error_set(HVABS_EINVAL, fd < 0 ? 0 : errno, "core", "bad %s fd %d", what,
+					fd);
+	return 0;
+}
+
+/* ---- vCPU ---- */
+
+static int vcpu_populate(struct hvabs_ticket *t, const struct hvabs_resource *res, void *payload)
+{
+	struct hvabs_vcpu *vcpu = payload;
+
+	(void)t;
+	vcpu->res = res;
+	return 0;
+}
+
+static void vcpu_unpopulate(struct hvabs_ticket *t, const struct hvabs_resource *res,
+			    void *payload)
+{
+	struct hvabs_vcpu *vcpu = payload;
+
+	(void)t;
+	(void)res;
+	vcpu->res = NULL;
+}
+
+static int vcpu_alloc(struct hvabs_vcpu **out, struct hvabs_function *fn, uint32_t id)
+{
+	struct hvabs_vm *vm = fn->vm;
+	size_t size = vm->ops->vcpu_size > sizeof(**out) ? vm->ops->vcpu_size : sizeof(**out);
+	struct hvabs_vcpu *vcpu = hvabs__calloc(1, size);
+
+	if (!vcpu)
+		return hvabs__error_nomem("core");
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fn = fn;
+	vcpu->exit.vcpu_id = id;
+	*out = vcpu;
+	return 0;
+}
+
+/*
+ * The vCPU object joins vm->vcpus only once it is complete and stays there
+ * until the VM is freed, so late hvabs_vcpu_run()/kick calls on a removed
+ * vCPU remain memory-safe.
+ */
+static int vcpu_bind(struct hvabs_function *fn)
+{
+	struct hvabs_ticket_desc td = { HVABS_TICKET_DESC_VERSION, HVABS_RESOURCE_VCPU, 0,
+					vcpu_populate, vcpu_unpopulate, NULL };
+	struct hvabs_caps caps = { .version = HVABS_CAPS_VERSION };
+	struct hvabs_fn_vcpu_arg arg;
+	struct hvabs_vcpu *vcpu;
+	int ret;
+
+	ret = builtin_check(fn, sizeof(arg), "vcpu");
+	if (ret)
+		return ret;
+	memcpy(&arg, fn->arg, sizeof(arg));
+	hvabs_vm_caps(fn->vm, &caps);
+	if (arg.id >= caps.max_vcpus)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "vcpu id %u >= maximum %u", arg.id,
+					caps.max_vcpus);
+	ret = vcpu_alloc(&vcpu, fn, arg.id);
+	if (ret)
+		return ret;
+	ret = fn->vm->ops->vcpu_init(vcpu);
+	if (ret)
+		goto out_free;
+	ret = hvabs__vm_vcpu_register(fn->vm, vcpu);
+	if (ret)
+		goto out_fini;
+	td.label = arg.id;
+	td.payload = vcpu;
+	ret = hvabs_vm_ticket_add(&vcpu->ticket, fn->vm, &td);
+	if (ret) {
+		/* Registered already: it stays as a dead object until the VM is freed. */
+		atomic_store(&vcpu->dying, true);
+		hvabs__vcpu_finalize(vcpu);
+		return ret;
+	}
+	fn->vcpu = vcpu;
+	return 0;
+
+out_fini:
+	fn->vm->ops->vcpu_fini(vcpu);
+out_free:
+	hvabs__free(vcpu);
+	return ret;
+}
+
+static void vcpu_unbind(struct hvabs_function *fn)
+{
+	struct hvabs_vcpu *vcpu = fn->vcpu;
+
+	atomic_store_explicit(&vcpu->dying, true, memory_order_seq_cst);
+	while (atomic_load_explicit(&vcpu->running, memory_order_seq_cst)) {
+		hvabs_vcpu_kick(vcpu);
+		sched_yield();
+	}
+	hvabs_ticket_remove(vcpu->ticket);
+	vcpu->ticket = NULL;
+	hvabs__vcpu_finalize(vcpu);
+}
+
+static bool vcpu_compare(const struct hvabs_function *fn, const void *arg, uint32_t size)
+{
+	const struct hvabs_fn_vcpu_arg *a = arg;
+
+	return size == sizeof(*a) && fn->vcpu && fn->vcpu->id == a->id;
+}
+
+const struct hvabs_function_type hvabs__fn_vcpu_type = {
+	.version = HVABS_FUNCTION_TYPE_VERSION,
+	.type = HVABS_FN_VCPU,
+	.name = "vcpu",
+	.bind = vcpu_bind,
+	.unbind = vcpu_unbind,
+	.compare = vcpu_compare,
+};
+
+/* ---- irqfd ---- */
+
+struct irqfd {
+	struct hvabs_fn_irqfd_arg arg;
+	struct hvabs_ticket *ticket;
+	struct hvabs_function *fn;
+};
+
+static int irqfd_populate(struct hvabs_ticket *t, const struct hvabs_resource *res, void *payload)
+{
+	struct irqfd *irq = payload;
+
+	(void)t;
+	return irq->fn->vm->ops->irqfd_assign(irq->fn, &irq->arg, res);
+}
+
+static void irqfd_unpopulate(struct hvabs_ticket *t, const struct hvabs_resource *res,
+			     void *payload)
+{
+	struct irqfd *irq = payload;
+
+	(void)t;
+	if (irq->fn->vm->ops->irqfd_deassign)
+		irq->fn->vm->ops->irqfd_deassign(irq->fn, &irq->arg, res);
+}
+
+static int irqfd_check(struct hvabs_function *fn, const struct hvabs_fn_irqfd_arg *a)
+{
+	struct hvabs_caps caps = { .version = HVABS_CAPS_VERSION };
+	const uint32_t known = HVABS_IRQFD_LEVEL | HVABS_IRQFD_RESAMPLE;
+	int ret;
+
+	if (a->flags & ~known)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "unknown irqfd flags 0x%x", a->flags);
+	if ((a->flags & HVABS_IRQFD_RESAMPLE) && !(a->flags & HVABS_IRQFD_LEVEL))
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "resample needs a level irqfd");
+	ret = fd_check(a->fd, "irqfd");
+	if (!ret && (a->flags & HVABS_IRQFD_RESAMPLE))
+		ret = fd_check(a->resample_fd, "resample");
+	if (ret)
+		return ret;
+	hvabs_vm_caps(fn->vm, &caps);
+	if ((a->flags & ~caps.irqfd_flags) || !fn->vm->ops->irqfd_assign)
+		return hvabs__error_set(HVABS_ENOTSUP, 0, fn->vm->ops->name,
+					"irqfd flags 0x%x not supported", a->flags);
+	return 0;
+}
+
+static int irqfd_bind(struct hvabs_function *fn)
+{
+	struct hvabs_ticket_desc td = { HVABS_TICKET_DESC_VERSION, HVABS_RESOURCE_BELL_TX, 0,
+					irqfd_populate, irqfd_unpopulate, NULL };
+	struct irqfd *irq;
+	int ret;
+
+	ret = builtin_check(fn, sizeof(struct hvabs_fn_irqfd_arg), "irqfd");
+	if (ret)
+		return ret;
+	irq = hvabs__calloc(1, sizeof(*irq));
+	if (!irq)
+		return hvabs__error_nomem("core");
+	memcpy(&irq->arg, fn->arg, sizeof(irq->arg));
+	if (!(irq->arg.flags & HVABS_IRQFD_RESAMPLE))
+		irq->arg.resample_fd = -1;
+	irq->fn = fn;
+	ret = irqfd_check(fn, &irq->arg);
+	if (ret)
+		goto out_free;
+	td.label = irq->arg.label;
+	td.payload = irq;
+	ret = hvabs_vm_ticket_add(&irq->ticket, fn->vm, &td);
+	if (ret)
+		goto out_free;
+	fn->data = irq;
+	return 0;
+
+out_free:
+	hvabs__free(irq);
+	return ret;
+}
+
+static void irqfd_unbind(struct hvabs_function *fn)
+{
+	struct irqfd *irq = fn->data;
+
+	hvabs_ticket_remove(irq->ticket);
+	hvabs__free(irq);
+	fn->data = NULL;
+}
+
+static bool irqfd_compare(const struct hvabs_function *fn, const void *arg, uint32_t size)
+{
+	const struct hvabs_fn_irqfd_arg *a = arg, *mine = (const void *)fn->arg;
+
+	return size == sizeof(*a) && a->label == mine->label;
+}
+
+const struct hvabs_function_type hvabs__fn_irqfd_type = {
+	.version = HVABS_FUNCTION_TYPE_VERSION,
+	.type = HVABS_FN_IRQFD,
+	.name = "irqfd",
+	.bind = irqfd_bind,
+	.unbind = irqfd_unbind,
+	.compare = irqfd_compare,
+};
+
+/* ---- ioeventfd ---- */
+
+static int ioeventfd_check(struct hvabs_function *fn, const struct hvabs_fn_ioeventfd_arg *a)
+{
+	struct hvabs_caps caps = { .version = HVABS_CAPS_VERSION };
+	uint64_t span = a->len ? a->len : 1;
+	int ret;
+
+	if (a->len != 0 && a->len != 1 && a->len != 2 && a->len != 4 && a->len != 8)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "ioeventfd len %u", a->len);
+	if (a->flags & ~HVABS_IOEVENTFD_DATAMATCH)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "unknown ioeventfd flags 0x%x",
+					a->flags);
+	if ((a->flags & HVABS_IOEVENTFD_DATAMATCH) && a->len == 0)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "datamatch needs a len");
+	if (a->space != HVABS_SPACE_MMIO && a->space != HVABS_SPACE_PIO)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "unknown space %u", a->space);
+	if (a->addr + span < a->addr ||
+	    (a->space == HVABS_SPACE_PIO && a->addr + span - 1 > 0xffff))
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "ioeventfd address range overflows");
+	ret = fd_check(a->fd, "ioeventfd");
+	if (ret)
+		return ret;
+	hvabs_vm_caps(fn->vm, &caps);
+	if (!(caps.ioeventfd_spaces & (1u << a->space)) || !(caps.ioeventfd_lens & (1u << a->len)) ||
+	    (a->flags & ~caps.ioeventfd_flags))
+		return hvabs__error_set(HVABS_ENOTSUP, 0, fn->vm->ops->name,
+					"ioeventfd (space %u, len %u, flags 0x%x) not supported",
+					a->space, a->len, a->flags);
+	return 0;
+}
+
+static int ioeventfd_write(struct hvabs_vcpu *vcpu, uint64_t addr, uint32_t len, uint64_t data,
+			   void *payload)
+{
+	const uint64_t one = 1;
+	int fd = (int)(intptr_t)payload;
+
+	(void)vcpu, (void)addr, (void)len, (void)data;
+	/* EAGAIN (counter saturated) still counts as signalled, as in the kernel. */
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -1;
+	return 0;
+}
+
+int hvabs__ioeventfd_generic_assign(struct hvabs_function *fn,
+				    const struct hvabs_fn_ioeventfd_arg *a)
+{
+	struct hvabs_io_desc d = {
+		.version = HVABS_IO_DESC_VERSION,
+		.space = (enum hvabs_space)a->space,
+		.addr = a->addr,
+		.size = 1,
+		.len = a->len,
+		.flags = (a->flags & HVABS_IOEVENTFD_DATAMATCH) ? HVABS_IO_DATAMATCH : 0,
+		.data = a->datamatch,
+		.write = ioeventfd_write,
+		.payload = (void *)(intptr_t)a->fd,
+	};
+	struct hvabs_io_handler *h;
+	int ret = hvabs_vm_io_handler_add(&h, fn->vm, &d);
+
+	if (!ret)
+		fn->data = h;
+	return ret;
+}
+
+void hvabs__ioeventfd_generic_deassign(struct hvabs_function *fn)
+{
+	hvabs_io_handler_remove(fn->data);
+	fn->data = NULL;
+}
+
+static int ioeventfd_bind(struct hvabs_function *fn)
+{
+	struct hvabs_fn_ioeventfd_arg a;
+	int ret;
+
+	ret = builtin_check(fn, sizeof(a), "ioeventfd");
+	if (ret)
+		return ret;
+	memcpy(&a, fn->arg, sizeof(a));
+	ret = ioeventfd_check(fn, &a);
+	if (ret)
+		return ret;
+	if (fn->vm->ops->ioeventfd_assign)
+		return fn->vm->ops->ioeventfd_assign(fn, &a);
+	return hvabs__ioeventfd_generic_assign(fn, &a);
+}
+
+static void ioeventfd_unbind(struct hvabs_function *fn)
+{
+	struct hvabs_fn_ioeventfd_arg a;
+
+	memcpy(&a, fn->arg, sizeof(a));
+	if (fn->vm->ops->ioeventfd_assign)
+		fn->vm->ops->ioeventfd_deassign(fn, &a);
+	else
+		hvabs__ioeventfd_generic_deassign(fn);
+}
+
+static bool ioeventfd_compare(const struct hvabs_function *fn, const void *arg, uint32_t size)
+{
+	const struct hvabs_fn_ioeventfd_arg *a = arg, *m = (const void *)fn->arg;
+
+	if (size != sizeof(*a))
+		return false;
+	if (a->space != m->space || a->addr != m->addr || a->len != m->len || a->flags != m->flags)
+		return false;
+	return !(m->flags & HVABS_IOEVENTFD_DATAMATCH) || a->datamatch == m->datamatch;
+}
+
+const struct hvabs_function_type hvabs__fn_ioeventfd_type = {
+	.version = HVABS_FUNCTION_TYPE_VERSION,
+	.type = HVABS_FN_IOEVENTFD,
+	.name = "ioeventfd",
+	.bind = ioeventfd_bind,
+	.unbind = ioeventfd_unbind,
+	.compare = ioeventfd_compare,
+};
+
+/* ---- typed helpers ---- */
+
+int hvabs_vm_vcpu_add(struct hvabs_vcpu **vcpu_out, struct hvabs_vm *vm, uint32_t id)
+{
+	struct hvabs_fn_vcpu_arg arg = { id };
+	struct hvabs_fn_desc d = { HVABS_FN_VCPU, sizeof(arg), &arg };
+	struct hvabs_function *fn;
+	int ret = hvabs_vm_function_add(&fn, vm, &d);
+
+	if (!ret && vcpu_out)
+		*vcpu_out = fn->vcpu;
+	return ret;
+}
+
+int hvabs_vm_irqfd_add(struct hvabs_function **out, struct hvabs_vm *vm, int fd, uint32_t label,
+		       uint32_t flags, int resample_fd)
+{
+	struct hvabs_fn_irqfd_arg arg = { fd, label, flags, resample_fd };
+	struct hvabs_fn_desc d = { HVABS_FN_IRQFD, sizeof(arg), &arg };
+
+	return hvabs_vm_function_add(out, vm, &d);
+}
+
+int hvabs_vm_ioeventfd_add(struct hvabs_function **out, struct hvabs_vm *vm,
+			   enum hvabs_space space, uint64_t addr, uint32_t len, int fd,
+			   uint32_t flags, uint64_t datamatch)
+{
+	struct hvabs_fn_ioeventfd_arg arg = { datamatch, addr, len, fd, flags, (uint32_t)space };
+	struct hvabs_fn_desc d = { HVABS_FN_IOEVENTFD, sizeof(arg), &arg };
+
+	return hvabs_vm_function_add(out, vm, &d);
+}
