@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,41 @@ static bool fn_matches(const struct hvabs_function *fn, const struct hvabs_fn_de
 	return fn->arg_size == desc->arg_size && memcmp(fn->arg, desc->arg, desc->arg_size) == 0;
 }
 
+static bool fn_linked(struct hvabs_vm *vm, const struct hvabs_function *fn, uint64_t seq)
+{
+	for (struct hvabs__list *n = vm->functions.next; n != &vm->functions; n = n->next)
+		if (n == &fn->node && fn->seq == seq)
+			return true;
+	return false;
+}
+
+/*
+ * Destroy @fn (vm->lock held once by the caller). A vCPU's runner is stopped
+ * first with the lock released: its guest thread may be inside an IO
+ * handler that needs the lock. Fails with ENOTFOUND if another thread
+ * removed the function meanwhile.
+ */
+static int fn_remove_locked(struct hvabs_vm *vm, struct hvabs_function *fn)
+{
+	struct hvabs_vcpu *vcpu = fn->vcpu;
+	uint64_t seq = fn->seq;
+
+	if (vcpu && atomic_load(&vcpu->running)) {
+		atomic_store_explicit(&vcpu->dying, true, memory_order_seq_cst);
+		hvabs__vm_unlock(vm);
+		while (atomic_load_explicit(&vcpu->running, memory_order_seq_cst)) {
+			hvabs_vcpu_kick(vcpu);
+			sched_yield();
+		}
+		hvabs__vm_lock(vm);
+		if (!fn_linked(vm, fn, seq))
+			return hvabs__error_set(HVABS_ENOTFOUND, 0, "core",
+						"function removed concurrently");
+	}
+	hvabs__function_destroy(fn);
+	return 0;
+}
+
 int hvabs_vm_function_remove(struct hvabs_vm *vm, const struct hvabs_fn_desc *desc)
 {
 	int ret = fn_desc_check(desc);
@@ -330,9 +366,9 @@ int hvabs_vm_function_remove(struct hvabs_vm *vm, const struct hvabs_fn_desc *de
 		struct hvabs_function *fn = hvabs__container_of(n, struct hvabs_function, node);
 
 		if (fn_matches(fn, desc)) {
-			hvabs__function_destroy(fn);
+			ret = fn_remove_locked(vm, fn);
 			hvabs__vm_unlock(vm);
-			return 0;
+			return ret;
 		}
 	}
 	hvabs__vm_unlock(vm);
@@ -343,14 +379,15 @@ int hvabs_vm_function_remove(struct hvabs_vm *vm, const struct hvabs_fn_desc *de
 int hvabs_function_remove(struct hvabs_function *fn)
 {
 	struct hvabs_vm *vm;
+	int ret;
 
 	if (!fn)
 		return hvabs__error_set(HVABS_EINVAL, 0, "core", "function is NULL");
 	vm = fn->vm;
 	hvabs__vm_lock(vm);
-	hvabs__function_destroy(fn);
+	ret = fn_remove_locked(vm, fn);
 	hvabs__vm_unlock(vm);
-	return 0;
+	return ret;
 }
 
 struct hvabs_vm *hvabs_function_vm(const struct hvabs_function *fn)

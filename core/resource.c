@@ -55,6 +55,14 @@ static int res_ensure(struct hvabs_vm *vm, enum hvabs_resource_type type, uint32
 	return 0;
 }
 
+static void res_destroy(struct hvabs_vm *vm, struct hvabs_resource *r)
+{
+	hvabs__list_del(&r->node);
+	if (vm->ops->resource_destroy)
+		vm->ops->resource_destroy(vm, r);
+	hvabs__free(r);
+}
+
 static int ticket_populate(struct hvabs_ticket *t, struct hvabs_resource *r)
 {
 	int ret;
@@ -119,8 +127,12 @@ static int ticket_offer_late(struct hvabs_vm *vm, struct hvabs_ticket *t)
 
 	if (!r && st == HVABS_VM_RUNNING) {
 		ret = res_ensure(vm, t->type, t->label, &r);
-		if (ret)
+		if (ret || !r)
 			return ret;
+		ret = ticket_populate(t, r);
+		if (ret)
+			res_destroy(vm, r); /* created for this ticket only */
+		return ret;
 	}
 	return r ? ticket_populate(t, r) : 0;
 }
@@ -227,10 +239,7 @@ void hvabs__resources_fini(struct hvabs_vm *vm)
 
 		if (r->ticket)
 			ticket_unpopulate(r->ticket);
-		hvabs__list_del(&r->node);
-		if (vm->ops->resource_destroy)
-			vm->ops->resource_destroy(vm, r);
-		hvabs__free(r);
+		res_destroy(vm, r);
 	}
 }
 

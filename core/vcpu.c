@@ -163,7 +163,7 @@ int hvabs_vcpu_run(struct hvabs_vcpu *vcpu)
 	if (status_exit) {
 		hvabs__vcpu_fill_status(vcpu, exit);
 	} else if (hvabs__vcpu_kick_take(vcpu)) {
-		memset(exit, 0, sizeof(*exit));
+		/* Keep the rest: a completed read must survive until the guest resumes. */
 		exit->reason = HVABS_EXIT_INTR;
 		exit->vcpu_id = vcpu->id;
 	} else {

@@ -21,23 +21,25 @@
  * Handoff: sim_vcpu.hstate says who owns the vCPU. The runner stores GUEST
  * and waits for RUNNER; the guest fills vcpu->exit, stores RUNNER and waits
  * for GUEST (or DYING at teardown, where the blocked guest call ends the
- * guest thread with pthread_exit()). Each side spins briefly, then sleeps
- * on a futex; a wake syscall is made only when the other side announced it
- * sleeps. Release/acquire on hstate orders vcpu->exit between the threads.
+ * guest thread with pthread_exit()). The waiting side polls briefly while
+ * its peer is awake, yields a few times, then sleeps on a futex; a wake
+ * syscall is made only when the other side announced it sleeps.
+ * Release/acquire on hstate orders vcpu->exit between the threads.
  *
  * Preemption: every guest call first checks vcpu->kick (one relaxed load);
  * a kick becomes an INTR exit there. A guest sleeping in wait_irq sleeps on
  * the futex gwake, which kicks, interrupts and teardown bump.
  *
  * Interrupt controller (sim_irq.c): one line per BELL_TX doorbell, numbered
- * by its label. A line is deliverable while pending and not active. When it
- * becomes deliverable it is routed to one vCPU: the lowest-id vCPU sleeping
- * in hvabs_sim_guest_wait_irq(), else the lowest-id vCPU of the VM (vCPU 0
- * normally); only that vCPU acknowledges it (a removed vCPU's lines are
- * routed again). Lines are acknowledged lowest label first.
- *   edge:  raise sets pending (coalescing); ack: pending -> active; EOI
- *          clears active (a raise while active is delivered after EOI).
- *   level: an irqfd signal asserts the line (pending unless active).
+ * by its label. When a line becomes deliverable it is routed to one vCPU:
+ * the lowest-id vCPU inside hvabs_sim_guest_wait_irq(), else the lowest-id
+ * vCPU of the VM (vCPU 0 normally); only that vCPU acknowledges it (a
+ * removed vCPU's lines are routed again). Lines are acknowledged lowest
+ * label first; acknowledging moves pending -> active, EOI clears active.
+ *   edge:  raise sets pending (raises coalesce while pending); a pending
+ *          edge line is deliverable even while active (no EOI needed).
+ *   level: deliverable while pending and not active. An irqfd signal
+ *          asserts the line and makes it pending unless active.
  *          RESAMPLE: the line stays asserted until EOI, which deasserts it
  *          and writes 1 to the resample eventfd (KVM). Without RESAMPLE
  *          the acknowledge consumes the assertion (Gunyah: the guest's
@@ -53,9 +55,9 @@
 
 /* sim_vcpu.hstate */
 enum sim_hstate {
-	SIM_H_GUEST = 0,  /* the guest thread may run; a runner waits */
+	SIM_H_GUEST = 0, /* the guest thread may run; a runner waits */
 	SIM_H_RUNNER = 1, /* an exit is posted; the guest thread waits */
-	SIM_H_DYING = 2,  /* teardown: the guest thread ends */
+	SIM_H_DYING = 2, /* teardown: the guest thread ends */
 };
 
 /* Completion the guest waits for (validated by the next run). */
@@ -81,7 +83,12 @@ struct sim_vcpu {
 	atomic_bool started;
 	pthread_t thread;
 
-	/* Handoff between runner and guest thread. */
+	/*
+	 * Handoff between runner and guest thread. The gap keeps the word a
+	 * waiting runner polls off the cache lines the guest's fast path
+	 * writes (core's vCPU statistics and IO generation).
+	 */
+	char gap[64];
 	atomic_int hstate;
 	atomic_int runner_sleeping;
 	atomic_int guest_sleeping;
@@ -116,6 +123,7 @@ struct sim_vm {
 	int wakefd;
 	bool irqfd_thread_on;
 	bool irqfd_stop;
+	bool irq_ready; /* irq_lock initialised */
 	pthread_t irqfd_thread;
 };
 
@@ -175,6 +183,8 @@ enum sim_op {
 
 /* Count a call of @op; fail it (error detail set) when it is the armed one. */
 int sim_fault_check(enum sim_op op) HVABS_MUST_CHECK;
+/* Count a call of an op that cannot fail (an armed fault is consumed). */
+void sim_fault_count(enum sim_op op);
 
 /* ---- sim_guest.c: guest thread, handoff, guest accesses ---- */
 

@@ -94,7 +94,8 @@ HVABS_API struct hvabs_vcpu *hvabs_sim_guest_vcpu(const struct hvabs_sim_guest *
 
 /**
  * Interrupt controller view (tests): state of doorbell @line of a sim VM.
- * Return: 0 and the bits below; HVABS_ENOTFOUND for an unknown line.
+ * Return: 0 and the bits below; HVABS_ENOTFOUND for an unknown line;
+ * HVABS_EINVAL for a VM of another backend; HVABS_ESTATE once destroyed.
  */
 #define HVABS_SIM_IRQ_PENDING (1u << 0)
 #define HVABS_SIM_IRQ_ACTIVE (1u << 1)
