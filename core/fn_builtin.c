@@ -122,10 +122,7 @@ static void vcpu_unbind(struct hvabs_function *fn)
 	struct hvabs_vcpu *vcpu = fn->vcpu;
 
 	atomic_store_explicit(&vcpu->dying, true, memory_order_seq_cst);
-	while (atomic_load_explicit(&vcpu->running, memory_order_seq_cst)) {
-		hvabs_vcpu_kick(vcpu);
-		sched_yield();
-	}
+	hvabs__vcpu_wait_runner(vcpu);
 	hvabs_ticket_remove(vcpu->ticket);
 	vcpu->ticket = NULL;
 	hvabs__vcpu_finalize(vcpu);

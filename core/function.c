@@ -342,10 +342,7 @@ static int fn_remove_locked(struct hvabs_vm *vm, struct hvabs_function *fn)
 	if (vcpu && atomic_load(&vcpu->running)) {
 		atomic_store_explicit(&vcpu->dying, true, memory_order_seq_cst);
 		hvabs__vm_unlock(vm);
-		while (atomic_load_explicit(&vcpu->running, memory_order_seq_cst)) {
-			hvabs_vcpu_kick(vcpu);
-			sched_yield();
-		}
+		hvabs__vcpu_wait_runner(vcpu);
 		hvabs__vm_lock(vm);
 		if (!fn_linked(vm, fn, seq))
 			return hvabs__error_set(HVABS_ENOTFOUND, 0, "core",

@@ -360,6 +360,8 @@ void hvabs__vm_teardown(struct hvabs_vm *vm);
 void hvabs__function_destroy(struct hvabs_function *fn);
 int hvabs__vm_vcpu_register(struct hvabs_vm *vm, struct hvabs_vcpu *vcpu);
 void hvabs__vm_vcpus_free(struct hvabs_vm *vm);
+/* Kick @vcpu until no thread is inside hvabs_vcpu_run() for it (dying already set). */
+void hvabs__vcpu_wait_runner(struct hvabs_vcpu *vcpu);
 /* Release the backend part of @vcpu (after waiting for kicks in flight). */
 void hvabs__vcpu_finalize(struct hvabs_vcpu *vcpu);
 int hvabs__resources_start(struct hvabs_vm *vm);

@@ -89,6 +89,18 @@ void hvabs__vcpu_finalize(struct hvabs_vcpu *vcpu)
 	vcpu->vm->ops->vcpu_fini(vcpu);
 }
 
+void hvabs__vcpu_wait_runner(struct hvabs_vcpu *vcpu)
+{
+	unsigned int spins = 0;
+
+	while (atomic_load_explicit(&vcpu->running, memory_order_seq_cst)) {
+		/* Re-kick now and then: a kick may land just before the runner blocks. */
+		if (spins++ % 1024 == 0)
+			hvabs_vcpu_kick(vcpu);
+		sched_yield();
+	}
+}
+
 void hvabs_vcpu_kick(struct hvabs_vcpu *vcpu)
 {
 	atomic_store_explicit(&vcpu->kick, true, memory_order_seq_cst);

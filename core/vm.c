@@ -197,12 +197,8 @@ static void vm_quiesce_vcpus(struct hvabs_vm *vm)
 		atomic_store_explicit(&v[i]->dying, true, memory_order_seq_cst);
 		hvabs_vcpu_kick(v[i]);
 	}
-	for (size_t i = 0; i < n; i++) {
-		while (atomic_load_explicit(&v[i]->running, memory_order_seq_cst)) {
-			hvabs_vcpu_kick(v[i]);
-			sched_yield();
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		hvabs__vcpu_wait_runner(v[i]);
 }
 
 /* The newest of the VM's functions, tickets and IO handlers, as a list node. */
@@ -509,6 +505,8 @@ static int vm_start_checks(struct hvabs_vm *vm)
 {
 	const struct hvabs_boot_config *b = &vm->boot;
 
+	if (vm->nr_regions == 0)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "vm has no memory region");
 	if (b->blob_size && !hvabs__vm_region_find(vm, b->blob_addr, b->blob_size))
 		return hvabs__error_set(HVABS_EINVAL, 0, "core",
 					"boot blob [0x%llx, +0x%llx) is not inside one region",

@@ -184,6 +184,7 @@ enum hvabs_cpu_mode {
 };
 
 #define HVABS_BOOT_CONFIG_VERSION 1
+#define HVABS_BOOT_STACK_STRIDE 0x800u
 
 /**
  * struct hvabs_boot_config - how vCPUs start.
@@ -198,7 +199,15 @@ enum hvabs_cpu_mode {
  *                and LONG64 modes; 0 when unused.
  * @arg0:         value of the first argument register at entry (arm64 x0,
  *                x86 rsi/esi), e.g. the blob address.
- * @stack:        initial stack pointer, 0 for none.
+ * @stack:        initial stack pointer of vCPU 0, 0 for none.
+ *
+ * Every vCPU starts at @entry with interrupts masked and, where the backend
+ * sets registers (sim, KVM): x86 ESI/RSI = @arg0 and EDI = the vCPU id;
+ * arm64 X0 = @arg0 and X1 = the vCPU id; the stack pointer of vCPU n is
+ * @stack - n * HVABS_BOOT_STACK_STRIDE (0 stays 0). Real mode: CS:IP =
+ * (@entry >> 4):(@entry & 0xf), data segments 0. PROT32/LONG64: flat
+ * segments (CS 0x08 32-bit / 0x18 64-bit, data 0x10) from a GDT at
+ * @scratch_addr and, for LONG64, identity page tables after it.
  */
 struct hvabs_boot_config {
 	unsigned int version;
@@ -229,7 +238,8 @@ HVABS_API int hvabs_vm_boot_set(struct hvabs_vm *vm, const struct hvabs_boot_con
  * returns the cause. Starting a RUNNING VM returns 0; any other state is
  * HVABS_ESTATE. Thread-safe.
  *
- * Return: 0; HVABS_EINVAL (blob or scratch area outside memory); HVABS_ESTATE;
+ * Return: 0; HVABS_EINVAL (no memory region, blob or scratch area outside
+ * memory); HVABS_ESTATE;
  * backend codes.
  */
 HVABS_API int hvabs_vm_start(struct hvabs_vm *vm);
