@@ -51,20 +51,55 @@ static void vcpu_unpopulate(struct hvabs_ticket *t, const struct hvabs_resource 
 	vcpu->res = NULL;
 }
 
-static int vcpu_alloc(struct hvabs_vcpu **out, struct hvabs_function *fn, uint32_t id)
+/*
+ * A removed vCPU's object stays in vm->vcpus (stale handles remain
+ * memory-safe); adding the same id again reuses it, so hot-plugging does
+ * not grow memory. *reused tells whether it is already registered.
+ */
+static struct hvabs_vcpu *vcpu_find_dead(struct hvabs_vm *vm, uint32_t id)
+{
+	size_t n;
+	struct hvabs_vcpu **v = hvabs__vm_vcpus(vm, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->id == id && atomic_load(&v[i]->finalized) && !atomic_load(&v[i]->running))
+			return v[i];
+	return NULL;
+}
+
+static int vcpu_alloc(struct hvabs_vcpu **out, bool *reused, struct hvabs_function *fn,
+		      uint32_t id)
 {
 	struct hvabs_vm *vm = fn->vm;
 	size_t size = vm->ops->vcpu_size > sizeof(**out) ? vm->ops->vcpu_size : sizeof(**out);
-	struct hvabs_vcpu *vcpu = hvabs__calloc(1, size);
+	struct hvabs_vcpu *vcpu = vcpu_find_dead(vm, id);
 
-	if (!vcpu)
-		return hvabs__error_nomem("core");
+	*reused = vcpu != NULL;
+	if (vcpu) {
+		memset((char *)vcpu + sizeof(*vcpu), 0, size - sizeof(*vcpu));
+		memset(&vcpu->exit, 0, sizeof(vcpu->exit));
+		memset(&vcpu->stats, 0, sizeof(vcpu->stats));
+		atomic_store(&vcpu->kick, false);
+	} else {
+		vcpu = hvabs__calloc(1, size);
+		if (!vcpu)
+			return hvabs__error_nomem("core");
+	}
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->fn = fn;
+	vcpu->res = NULL;
+	vcpu->ticket = NULL;
 	vcpu->exit.vcpu_id = id;
 	*out = vcpu;
 	return 0;
+}
+
+/* Make a fresh or reused object live: no longer dying or finalized. */
+static void vcpu_revive(struct hvabs_vcpu *vcpu)
+{
+	atomic_store(&vcpu->dying, false);
+	atomic_store(&vcpu->finalized, false);
 }
 
 /*
@@ -79,6 +114,7 @@ static int vcpu_bind(struct hvabs_function *fn)
 	struct hvabs_caps caps = { .version = HVABS_CAPS_VERSION };
 	struct hvabs_fn_vcpu_arg arg;
 	struct hvabs_vcpu *vcpu;
+	bool reused;
 	int ret;
 
 	ret = builtin_check(fn, sizeof(arg), "vcpu");
@@ -89,15 +125,20 @@ static int vcpu_bind(struct hvabs_function *fn)
 	if (arg.id >= caps.max_vcpus)
 		return hvabs__error_set(HVABS_EINVAL, 0, "core", "vcpu id %u >= maximum %u", arg.id,
 					caps.max_vcpus);
-	ret = vcpu_alloc(&vcpu, fn, arg.id);
+	if (hvabs__ticket_claimed(fn->vm, HVABS_RESOURCE_VCPU, arg.id))
+		return hvabs__error_set(HVABS_EEXIST, 0, "core", "vcpu %u exists", arg.id);
+	ret = vcpu_alloc(&vcpu, &reused, fn, arg.id);
 	if (ret)
 		return ret;
 	ret = fn->vm->ops->vcpu_init(vcpu);
 	if (ret)
 		goto out_free;
-	ret = hvabs__vm_vcpu_register(fn->vm, vcpu);
-	if (ret)
-		goto out_fini;
+	if (!reused) {
+		ret = hvabs__vm_vcpu_register(fn->vm, vcpu);
+		if (ret)
+			goto out_fini;
+	}
+	vcpu_revive(vcpu);
 	td.label = arg.id;
 	td.payload = vcpu;
 	ret = hvabs_vm_ticket_add(&vcpu->ticket, fn->vm, &td);
@@ -113,7 +154,8 @@ static int vcpu_bind(struct hvabs_function *fn)
 out_fini:
 	fn->vm->ops->vcpu_fini(vcpu);
 out_free:
-	hvabs__free(vcpu);
+	if (!reused)
+		hvabs__free(vcpu);
 	return ret;
 }
 
@@ -370,6 +412,20 @@ const struct hvabs_function_type hvabs__fn_ioeventfd_type = {
 	.unbind = ioeventfd_unbind,
 	.compare = ioeventfd_compare,
 };
+
+uint32_t hvabs__builtin_arg_size(uint32_t type)
+{
+	switch (type) {
+	case HVABS_FN_VCPU:
+		return sizeof(struct hvabs_fn_vcpu_arg);
+	case HVABS_FN_IRQFD:
+		return sizeof(struct hvabs_fn_irqfd_arg);
+	case HVABS_FN_IOEVENTFD:
+		return sizeof(struct hvabs_fn_ioeventfd_arg);
+	default:
+		return 0;
+	}
+}
 
 /* ---- typed helpers ---- */
 

@@ -355,9 +355,14 @@ static int fn_remove_locked(struct hvabs_vm *vm, struct hvabs_function *fn)
 int hvabs_vm_function_remove(struct hvabs_vm *vm, const struct hvabs_fn_desc *desc)
 {
 	int ret = fn_desc_check(desc);
+	uint32_t want;
 
 	if (ret)
 		return ret;
+	want = hvabs__builtin_arg_size(desc->type);
+	if (want && desc->arg_size != want)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "argument of type %u must be %u bytes",
+					desc->type, want);
 	hvabs__vm_lock(vm);
 	for (struct hvabs__list *n = vm->functions.next; n != &vm->functions; n = n->next) {
 		struct hvabs_function *fn = hvabs__container_of(n, struct hvabs_function, node);

@@ -365,6 +365,9 @@ void hvabs__vcpu_wait_runner(struct hvabs_vcpu *vcpu);
 /* Release the backend part of @vcpu (after waiting for kicks in flight). */
 void hvabs__vcpu_finalize(struct hvabs_vcpu *vcpu);
 int hvabs__resources_start(struct hvabs_vm *vm);
+bool hvabs__ticket_claimed(struct hvabs_vm *vm, enum hvabs_resource_type type, uint32_t label);
+/* Size of a built-in type's argument, or 0 for other types. */
+uint32_t hvabs__builtin_arg_size(uint32_t type);
 void hvabs__resources_fini(struct hvabs_vm *vm);
 /* Generic ioeventfd: IO handler that writes the eventfd (sim). */
 int hvabs__ioeventfd_generic_assign(struct hvabs_function *fn,

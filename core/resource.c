@@ -101,6 +101,11 @@ static struct hvabs_ticket *ticket_find(struct hvabs_vm *vm, enum hvabs_resource
 	return NULL;
 }
 
+bool hvabs__ticket_claimed(struct hvabs_vm *vm, enum hvabs_resource_type type, uint32_t label)
+{
+	return ticket_find(vm, type, label) != NULL;
+}
+
 static int ticket_desc_check(const struct hvabs_ticket_desc *d)
 {
 	int ret;

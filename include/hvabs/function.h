@@ -104,7 +104,8 @@ HVABS_API int hvabs_vm_function_add(struct hvabs_function **out, struct hvabs_vm
  * compare op matches desc->arg (irqfd: label; ioeventfd: space, addr, len,
  * flags and, with DATAMATCH, datamatch; vCPU: id). Unbinds it and drops its
  * VM reference. A vCPU is kicked and waited for first.
- * Return: 0; HVABS_ENOTFOUND when nothing matched; HVABS_EINVAL.
+ * Return: 0; HVABS_ENOTFOUND when nothing matched; HVABS_EINVAL (bad
+ * descriptor, or a built-in type with the wrong arg_size).
  * Thread-safe; not from a callback of the instance being removed.
  */
 HVABS_API int hvabs_vm_function_remove(struct hvabs_vm *vm, const struct hvabs_fn_desc *desc);
@@ -195,8 +196,10 @@ HVABS_API void *hvabs_function_type_payload(const struct hvabs_function *fn);
 
 /**
  * hvabs_function_module_load() - load one module file explicitly.
- * Return: 0; HVABS_ENOTFOUND (dlopen failed; dlerror() text in the detail);
- * HVABS_EINVAL (no init symbol); init's code.
+ * Return: 0 (also when the module's types are registered already: an init
+ * returning HVABS_EEXIST counts as success); HVABS_ENOTFOUND (dlopen
+ * failed; dlerror() text in the detail); HVABS_EINVAL (no init symbol);
+ * init's other codes.
  */
 HVABS_API int hvabs_function_module_load(const char *path);
 

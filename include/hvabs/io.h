@@ -37,7 +37,7 @@ typedef int (*hvabs_io_write_fn)(struct hvabs_vcpu *vcpu, uint64_t addr, uint32_
  *         @addr, as an ioeventfd).
  * @len:   access width served: 1, 2, 4 or 8; 0 serves every width.
  * @flags: HVABS_IO_DATAMATCH: only writes whose value equals @data (needs
- *         @len != 0; such a handler never serves reads).
+ *         @len != 0 and @read NULL: such a handler never serves reads).
  * @read, @write: either may be NULL (that direction is not served).
  *
  * Two handlers collide (HVABS_EEXIST) when their ranges overlap, unless the
@@ -65,7 +65,7 @@ struct hvabs_io_desc {
  * O(log n) in the number of handlers; vCPU threads never block on it.
  *
  * Return: 0; HVABS_EVERSION; HVABS_EINVAL (bad space, len, flags, range
- * overflow, DATAMATCH with len 0, no callback); HVABS_EEXIST (collision);
+ * overflow, DATAMATCH with len 0 or a read callback, no callback); HVABS_EEXIST (collision);
  * HVABS_ENOTSUP (space not offered by the backend); HVABS_ESTATE
  * (destroyed VM); HVABS_ENOMEM. Thread-safe, including while vCPUs run.
  */

@@ -36,6 +36,47 @@ enum hvabs_resume {
 #define HVABS_STATUS_EXITED 2u
 #define HVABS_STATUS_CRASHED 3u
 
+/* MMIO access (HVABS_EXIT_MMIO). */
+struct hvabs_exit_mmio {
+	uint64_t addr;
+	uint8_t data[8]; /* little-endian, @len bytes */
+	uint32_t len;
+	uint8_t is_write;
+	uint8_t resume; /* enum hvabs_resume, preset HANDLED */
+};
+
+/* Port I/O access (HVABS_EXIT_PIO). */
+struct hvabs_exit_pio {
+	uint16_t port;
+	uint8_t size;     /* 1, 2 or 4 */
+	uint8_t is_write;
+	uint32_t count;   /* > 1 for string (rep ins/outs) */
+	uint8_t *data;    /* size * count bytes, owned by the vCPU */
+	uint8_t resume;
+};
+
+/* The VM stopped (HVABS_EXIT_STATUS). */
+struct hvabs_exit_status {
+	uint32_t status; /* HVABS_STATUS_* */
+	uint16_t exit_type;
+	uint32_t reason_size;
+	uint8_t reason[8];
+};
+
+/* SYSTEM_EVENT / SHUTDOWN / RESET details. */
+struct hvabs_exit_event {
+	uint32_t type; /* backend event type */
+	uint32_t ndata;
+	uint64_t data[4];
+};
+
+/* Backend failure (HVABS_EXIT_INTERNAL). */
+struct hvabs_exit_internal {
+	uint32_t suberror;
+	uint32_t ndata;
+	uint64_t data[4];
+};
+
 /**
  * struct hvabs_exit - why hvabs_vcpu_run() returned. Owned by the vCPU,
  * found with hvabs_vcpu_exit(); the caller completes MMIO/PIO reads by
@@ -45,37 +86,11 @@ struct hvabs_exit {
 	uint32_t reason; /* enum hvabs_exit_reason */
 	uint32_t vcpu_id;
 	union {
-		struct {
-			uint64_t addr;
-			uint8_t data[8]; /* little-endian, @len bytes */
-			uint32_t len;
-			uint8_t is_write;
-			uint8_t resume; /* enum hvabs_resume, preset HANDLED */
-		} mmio;
-		struct {
-			uint16_t port;
-			uint8_t size;     /* 1, 2 or 4 */
-			uint8_t is_write;
-			uint32_t count;   /* > 1 for string (rep ins/outs) */
-			uint8_t *data;    /* size * count bytes, owned by the vCPU */
-			uint8_t resume;
-		} pio;
-		struct {
-			uint32_t status; /* HVABS_STATUS_* */
-			uint16_t exit_type;
-			uint32_t reason_size;
-			uint8_t reason[8];
-		} status;
-		struct {
-			uint32_t type;
-			uint32_t ndata;
-			uint64_t data[4];
-		} system_event;
-		struct {
-			uint32_t suberror;
-			uint32_t ndata;
-			uint64_t data[4];
-		} internal;
+		struct hvabs_exit_mmio mmio;
+		struct hvabs_exit_pio pio;
+		struct hvabs_exit_status status;
+		struct hvabs_exit_event system_event;
+		struct hvabs_exit_internal internal;
 		uint8_t pad[64];
 	};
 };
@@ -86,12 +101,13 @@ struct hvabs_exit {
  * Accesses served by IO handlers (and ioeventfds) are dispatched inside and
  * not returned. Fills hvabs_vcpu_exit(vcpu). A pending kick makes it return
  * HVABS_EXIT_INTR at once and is consumed. After the VM stopped running
- * every call returns a STATUS exit.
+ * (EXITED, CRASHED, or INIT_FAILED: status LOAD_FAILED) every call returns
+ * 0 with a STATUS exit.
  *
  * Only one thread may run a vCPU at a time; different vCPUs may run in
  * parallel. Takes no VM-wide or global lock.
  *
- * Return: 0 with an exit; HVABS_ESTATE (VM not started, or destroyed;
+ * Return: 0 with an exit; HVABS_ESTATE (VM in LOAD, or destroyed;
  * vCPU id has no hypervisor resource); HVABS_EBUSY (another thread runs
  * it); HVABS_ENOTSUP (a resume action the backend cannot perform); backend
  * codes.

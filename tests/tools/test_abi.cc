@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// tests/tools/test_abi.cc: hvabs-run's guest conventions match the sim engine's ABI header (drift check).
+#include "run_abi.h"
+
+#include <gtest/gtest.h>
+
+#if __has_include("sim_engine_abi.h")
+#include "sim_engine_abi.h"
+
+namespace {
+
+// hvabs-run duplicates these values on purpose (it uses only the public API); they must agree.
+TEST(RunAbi, MatchesTheSimEngineAbi)
+{
+	EXPECT_EQ(RUN_X86_UART_PORT, HVABS_GUEST_X86_UART_PORT);
+	EXPECT_EQ(RUN_X86_UART_PORT + 5, HVABS_GUEST_X86_UART_LSR_PORT);
+	EXPECT_EQ(RUN_ARM64_UART_ADDR, HVABS_GUEST_ARM64_UART_BASE);
+	EXPECT_EQ(RUN_X86_EXIT_PORT, HVABS_GUEST_X86_EXIT_PORT);
+	EXPECT_EQ(RUN_ARM64_EXIT_ADDR, HVABS_GUEST_ARM64_EXIT_MMIO);
+	EXPECT_EQ(RUN_X86_RAM_BASE, HVABS_GUEST_X86_RAM_BASE);
+	EXPECT_EQ(RUN_X86_LOAD_ADDR, HVABS_GUEST_X86_LOAD);
+	EXPECT_EQ(RUN_X86_STACK_REAL, HVABS_GUEST_X86_STACK_REAL);
+	EXPECT_EQ(RUN_X86_STACK_FLAT, HVABS_GUEST_X86_STACK_FLAT);
+	EXPECT_EQ(RUN_X86_SCRATCH, HVABS_GUEST_X86_SCRATCH);
+	EXPECT_EQ(RUN_ARM64_RAM_BASE, HVABS_GUEST_ARM64_RAM_BASE);
+	EXPECT_EQ(RUN_ARM64_LOAD_ADDR, HVABS_GUEST_ARM64_LOAD);
+	EXPECT_EQ(RUN_ARM64_STACK, HVABS_GUEST_ARM64_STACK);
+}
+
+// hvabs-run's own registers must not collide with devices the guest programs use elsewhere.
+TEST(RunAbi, OwnRegistersAvoidTheEngineDevices)
+{
+	EXPECT_NE(RUN_X86_VCPUID_PORT, HVABS_GUEST_X86_TEST_PORT);
+	EXPECT_NE(RUN_X86_VCPUID_PORT, HVABS_GUEST_X86_IC_IAR_PORT);
+	EXPECT_TRUE(RUN_ARM64_VCPUID_ADDR < HVABS_GUEST_IC_MMIO_BASE ||
+		    RUN_ARM64_VCPUID_ADDR >= HVABS_GUEST_IC_MMIO_BASE + HVABS_GUEST_IC_MMIO_SIZE);
+	EXPECT_NE(RUN_ARM64_VCPUID_ADDR, HVABS_GUEST_TEST_MMIO);
+}
+
+} // namespace
+#endif
