@@ -117,7 +117,7 @@ struct hvabs_function {
 	void *data;
 	struct hvabs_vcpu *vcpu; /* HVABS_FN_VCPU */
 	uint32_t arg_size;
-	uint8_t arg[]; /* copy of the argument */
+	_Alignas(8) uint8_t arg[]; /* copy of the argument, aligned for its struct */
 };
 
 struct hvabs__io_snap; /* core/io.c */

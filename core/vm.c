@@ -121,10 +121,21 @@ int hvabs_vm_create(struct hvabs_vm **out, const struct hvabs_vm_options *opts)
 	ret = vm_options_check(opts);
 	if (ret)
 		return ret;
-	ret = hvabs_backend_select(&name, opts->backend);
-	if (ret)
-		return ret;
-	ops = hvabs__backend_find(name);
+	/*
+	 * A single explicitly named backend is not probed here: its vm_init
+	 * sees backend_config (e.g. another device path) and reports ENODEV.
+	 */
+	if (opts->backend && !strchr(opts->backend, ',')) {
+		ops = hvabs__backend_find(opts->backend);
+		if (!ops)
+			return hvabs__error_set(HVABS_ENOTFOUND, 0, "core",
+						"backend '%s' is not compiled in", opts->backend);
+	} else {
+		ret = hvabs_backend_select(&name, opts->backend);
+		if (ret)
+			return ret;
+		ops = hvabs__backend_find(name);
+	}
 	ops->caps(NULL, &caps);
 	if (opts->arch != HVABS_ARCH_NONE && !(caps.archs & (1u << opts->arch)))
 		return hvabs__error_set(HVABS_ENOTSUP, 0, ops->name, "guest arch %d not supported",

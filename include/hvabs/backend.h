@@ -29,6 +29,7 @@ enum hvabs_space {
 #define HVABS_FEAT_REAL_GUESTS (1u << 3)     /* guest code executes from memory */
 #define HVABS_FEAT_FAULT_INJECTION (1u << 4) /* hvabs_sim_fault_*() */
 #define HVABS_FEAT_HLT_EXIT (1u << 5)        /* HLT is returned as an exit */
+#define HVABS_FEAT_LATE_RESOURCES (1u << 6)  /* tickets added while running get new resources */
 
 #define HVABS_CAPS_VERSION 1
 
