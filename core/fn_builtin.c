@@ -113,8 +113,8 @@ static int vcpu_bind(struct hvabs_function *fn)
 					vcpu_populate, vcpu_unpopulate, NULL };
 	struct hvabs_caps caps = { .version = HVABS_CAPS_VERSION };
 	struct hvabs_fn_vcpu_arg arg;
-	struct hvabs_vcpu *vcpu;
-	bool reused;
+	struct hvabs_vcpu *vcpu = NULL;
+	bool reused = false;
 	int ret;
 
 	ret = builtin_check(fn, sizeof(arg), "vcpu");

@@ -212,8 +212,11 @@ static void module_autoload(uint32_t type)
 
 /* ---- instances ---- */
 
+/* Checked before anything is copied: a built-in argument has one size. */
 static int fn_desc_check(const struct hvabs_fn_desc *desc)
 {
+	uint32_t want;
+
 	if (!desc)
 		return hvabs__error_set(HVABS_EINVAL, 0, "core", "function descriptor is NULL");
 	if (desc->arg_size > HVABS_FN_MAX_ARG_SIZE)
@@ -222,6 +225,10 @@ static int fn_desc_check(const struct hvabs_fn_desc *desc)
 	if (desc->arg_size && !desc->arg)
 		return hvabs__error_set(HVABS_EINVAL, 0, "core", "arg is NULL with arg_size %u",
 					desc->arg_size);
+	want = hvabs__builtin_arg_size(desc->type);
+	if (want && desc->arg_size != want)
+		return hvabs__error_set(HVABS_EINVAL, 0, "core", "argument of type %u must be %u bytes",
+					desc->type, want);
 	return 0;
 }
 
@@ -355,14 +362,9 @@ static int fn_remove_locked(struct hvabs_vm *vm, struct hvabs_function *fn)
 int hvabs_vm_function_remove(struct hvabs_vm *vm, const struct hvabs_fn_desc *desc)
 {
 	int ret = fn_desc_check(desc);
-	uint32_t want;
 
 	if (ret)
 		return ret;
-	want = hvabs__builtin_arg_size(desc->type);
-	if (want && desc->arg_size != want)
-		return hvabs__error_set(HVABS_EINVAL, 0, "core", "argument of type %u must be %u bytes",
-					desc->type, want);
 	hvabs__vm_lock(vm);
 	for (struct hvabs__list *n = vm->functions.next; n != &vm->functions; n = n->next) {
 		struct hvabs_function *fn = hvabs__container_of(n, struct hvabs_function, node);

@@ -113,7 +113,7 @@ int hvabs_vm_create(struct hvabs_vm **out, const struct hvabs_vm_options *opts)
 	struct hvabs_caps caps = { .version = HVABS_CAPS_VERSION };
 	const struct hvabs__backend_ops *ops;
 	const char *name;
-	struct hvabs_vm *vm;
+	struct hvabs_vm *vm = NULL;
 	int ret;
 
 	if (!opts)

@@ -273,6 +273,40 @@ static int load_image(const struct run_options *o, const uint8_t *buf, size_t le
 	return layout_finish(o, img, l);
 }
 
+/*
+ * --backend gunyah: Gunyah before v15 starts vCPU 0 at the base of the
+ * devicetree's memory region (x0 = the devicetree address, no stack) and
+ * the backend writes the devicetree into the last pages of that region.
+ * So RAM starts at the entry, and the image stays clear of its top.
+ */
+static int layout_gunyah(const struct run_options *o, const uint8_t *buf, size_t len,
+			 struct run_layout *l, struct image_info *img)
+{
+	uint64_t entry = img->entry;
+
+	if (entry % HVABS_PAGE_SIZE || img->lo < entry) {
+		msg("%s: gunyah starts vCPU 0 at the base of guest RAM: the entry 0x%llx must be "
+		    "page-aligned and the lowest address the image loads (lowest 0x%llx)",
+		    o->image, (unsigned long long)entry, (unsigned long long)img->lo);
+		return -1;
+	}
+	l->mem_base = entry;
+	l->flat_addr = entry;
+	if (load_image(o, buf, len, l, img))
+		return -1;
+	l->stack = 0;
+	if (l->mem_size <= RUN_GUNYAH_DTB_RESERVE ||
+	    img->hi > l->mem_base + (l->mem_size - RUN_GUNYAH_DTB_RESERVE)) {
+		msg("%s: the image must leave the last %lluK of RAM to the gunyah devicetree "
+		    "(RAM 0x%llx-0x%llx, image ends at 0x%llx): use a larger --mem",
+		    o->image, (unsigned long long)(RUN_GUNYAH_DTB_RESERVE >> 10),
+		    (unsigned long long)l->mem_base,
+		    (unsigned long long)(l->mem_base + l->mem_size - 1), (unsigned long long)img->hi);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- backend ---- */
 
 /* Can backend @name execute @arch guest code? Fills @why when not. */
@@ -795,15 +829,12 @@ static int vm_create(struct run_ctx *ctx, const char *backend)
 	return ret ? hv_fail("create the VM", ret) : 0;
 }
 
-static int run(const struct run_options *o, const struct run_layout *lay, const uint8_t *buf,
-	       const struct image_info *img)
+static int run(const struct run_options *o, const char *backend, const struct run_layout *lay,
+	       const uint8_t *buf, const struct image_info *img)
 {
 	static struct run_ctx ctx; /* large; referenced by the signal handler */
-	const char *backend;
 	int code;
 
-	if (backend_choose(o, lay->arch, &backend))
-		return RUN_EXIT_FAILURE;
 	ctx.opt = o;
 	ctx.lay = lay;
 	if (pthread_mutex_init(&ctx.lock, NULL) ||
@@ -831,6 +862,7 @@ int main(int argc, char **argv)
 	struct run_layout lay;
 	struct image_info img;
 	enum hvabs_arch arch;
+	const char *backend;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int code = RUN_EXIT_USAGE;
@@ -848,7 +880,13 @@ int main(int argc, char **argv)
 	if (choose_arch(&opt, buf, len, &arch) || layout_init(&opt, arch, &lay) ||
 	    load_image(&opt, buf, len, &lay, &img))
 		goto out_free;
-	code = run(&opt, &lay, buf, &img);
+	code = RUN_EXIT_FAILURE;
+	if (backend_choose(&opt, arch, &backend))
+		goto out_free;
+	code = RUN_EXIT_USAGE;
+	if (!strcmp(backend, "gunyah") && layout_gunyah(&opt, buf, len, &lay, &img))
+		goto out_free;
+	code = run(&opt, backend, &lay, buf, &img);
 out_free:
 	free(buf);
 	return code;

@@ -32,6 +32,9 @@
 #define RUN_ARM64_STACK 0x40080000ull /* initial SP_EL1 */
 #define RUN_ARM64_MEM_MAX 0x1000000000ull /* 64 GiB */
 
+/* --backend gunyah: RAM starts at the entry; its top is the devicetree's (docs/gunyah.md). */
+#define RUN_GUNYAH_DTB_RESERVE 0x10000ull /* 64 KiB the image must leave free */
+
 #define RUN_ARM64_UART_ADDR 0x09000000ull /* PL011, 4 KiB */
 #define RUN_ARM64_UART_SIZE 0x1000ull
 #define RUN_ARM64_EXIT_ADDR 0x09010000ull /* write: exit status (low 8 bits) */

@@ -62,7 +62,8 @@ void sim_vcpu_wake(struct sim_vcpu *sv)
 	atomic_fetch_add(&sv->gwake, 1);
 	if (atomic_load(&sv->gsleep))
 		sim_futex_wake(&sv->gwake, 1);
-	fn = atomic_load_explicit(&sv->notify_fn, memory_order_acquire);
+	/* seq_cst: pairs with sim_vcpu_set_notify() (a kick sees the hook or the guest sees the kick). */
+	fn = atomic_load_explicit(&sv->notify_fn, memory_order_seq_cst);
 	if (fn)
 		fn(atomic_load_explicit(&sv->notify_ctx, memory_order_relaxed));
 }
@@ -613,7 +614,9 @@ void sim_vcpu_set_notify(struct hvabs_vcpu *vcpu, void (*fn)(void *ctx), void *c
 	struct sim_vcpu *sv = sim_vcpu_of(vcpu);
 
 	atomic_store_explicit(&sv->notify_ctx, ctx, memory_order_relaxed);
-	atomic_store_explicit(&sv->notify_fn, fn, memory_order_release);
+	atomic_store_explicit(&sv->notify_fn, fn, memory_order_seq_cst);
+	/* Orders the store before the caller's next read of the kick flag. */
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 bool sim_vcpu_irq_pending(struct hvabs_vcpu *vcpu)

@@ -125,6 +125,10 @@ void GuestTest::SetUp()
 	kit_->adjust_options(&o);
 	HV_ASSERT_OK(create_vm(&vm_, &o));
 	HV_ASSERT_OK(kit_->prepare_vm(vm_));
+	/* The kit's VM may differ from the backend's default one (e.g. KVM irqchip=off). */
+	caps_ = hvabs_caps{};
+	caps_.version = HVABS_CAPS_VERSION;
+	HV_ASSERT_OK(hvabs_vm_caps(vm_, &caps_));
 }
 
 void GuestTest::TearDown()

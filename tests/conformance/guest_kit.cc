@@ -85,7 +85,7 @@ bool GuestProgram::uses(Op op) const
 bool GuestKit::supports_all(const GuestProgram &prog) const
 {
 	return std::all_of(prog.ops.begin(), prog.ops.end(),
-			   [this](const GuestOp &o) { return supports(o.op); });
+			   [this](const GuestOp &o) { return supports_op(o); });
 }
 
 namespace {

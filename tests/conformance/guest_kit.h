@@ -31,7 +31,8 @@
  *    (kits that cannot do this return false from reports_faults()); the
  *    program then continues with the next op.
  *  - Falling off the end of the program powers the VM off with exit type
- *    VM_EXIT and no reason (same as EXIT(VM_EXIT, 0, 0)).
+ *    VM_EXIT and no reason (same as EXIT(VM_EXIT, 0, 0)) where
+ *    powers_off_at_end(); real-guest kits cannot, and park instead.
  *  - Guest RAM, when a kit needs some, lives in [kRamBase, kRamBase +
  *    kRamSize) with label kRamLabel; tests keep their MMIO addresses in
  *    [kMmioBase, kResultAddr) and never touch RAM themselves.
@@ -96,6 +97,10 @@ public:
 	virtual std::string name() const = 0;
 	/* Can programs use @op on this kit? */
 	virtual bool supports(Op op) const = 0;
+	/* Can programs use this op with these operands (e.g. only some EXIT types)? */
+	virtual bool supports_op(const GuestOp &op) const { return supports(op.op); }
+	/* Does falling off the end power the VM off (VM_EXIT)? Real guests cannot. */
+	virtual bool powers_off_at_end() const { return true; }
 	/* Does a faulted access get reported at kFaultAddr? */
 	virtual bool reports_faults() const = 0;
 	virtual void adjust_options(hvabs_vm_options *opts) const { (void)opts; }

@@ -240,14 +240,17 @@ TEST_P(GuestTest, RemovedHandlerStopsServing)
 TEST_P(GuestTest, HandlerAddedWhileRunningServesTheNextAccess)
 {
 	Recorder r;
-	GuestProgram p = GuestProgram().mmio_write(kDev, 4, 1).mmio_write(kDev, 4, 2);
+	GuestProgram p = GuestProgram()
+				 .mmio_write(kDev, 4, 1)
+				 .mmio_write(kDev, 4, 2)
+				 .mmio_write(kMarker, 4, 3);
 	REQUIRE_PROGRAM(p);
 	hvabs_vcpu *vcpu = add_vcpu(0, p);
 	HV_ASSERT_OK(start());
 	ASSERT_NO_FATAL_FAILURE(expect_mmio_write(vcpu, kDev, 4, 1));
 	hvabs_io_desc d = rec_desc(&r, kDev);
 	HV_ASSERT_OK(hvabs_vm_io_handler_add(nullptr, vm_, &d));
-	ASSERT_NO_FATAL_FAILURE(expect_status_exited(vcpu, HVABS_EXIT_TYPE_VM_EXIT));
+	ASSERT_NO_FATAL_FAILURE(expect_mmio_write(vcpu, kMarker, 4, 3));
 	ASSERT_EQ(1u, r.count());
 	EXPECT_EQ(2u, r.seen[0].data);
 }

@@ -8,7 +8,7 @@
 #
 # hvabs_guest_enums(<arch> <mode> <arch_var> <mode_var>): the enum hvabs_arch / hvabs_cpu_mode
 # names for an ARCH/MODE pair.
-include_guard(GLOBAL)
+include_guard(DIRECTORY)
 
 set(HVABS_GUEST_SRC_DIR ${CMAKE_CURRENT_LIST_DIR}/src CACHE INTERNAL "guest program sources")
 set(HVABS_GUEST_ABI_H ${PROJECT_SOURCE_DIR}/backends/sim/engine/sim_engine_abi.h CACHE INTERNAL "guest ABI header")

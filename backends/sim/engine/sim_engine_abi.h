@@ -54,7 +54,11 @@
  * 0xff) while EFLAGS.IF is set; the line is acknowledged when the vector is
  * delivered, and the handler's IAR read returns it. HLT with IF set and WFI
  * sleep without spinning until an interrupt is pending; HLT with IF clear
- * is an HLT exit.
+ * is an HLT exit. An interrupt that arrives when the next instruction is
+ * WFI (x86: HLT, or STI; HLT with IF already set) is taken after it, as if
+ * it had woken that wait: the return address is past the wait, so a loop
+ * "wait; check the handler's work; repeat" never sleeps through an
+ * interrupt that came just before its wait.
  */
 #define HVABS_GUEST_IC_MMIO_BASE 0x08010000
 #define HVABS_GUEST_IC_MMIO_SIZE 0x1000

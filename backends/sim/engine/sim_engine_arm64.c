@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* backends/sim/engine/sim_engine_arm64.c: arm64 part of the sim engine - EL1 boot, exception entry, WFI. */
 #include "sim_engine_uc.h"
-#include <stdio.h>
-#include <stdlib.h>
 
 /*
  * Unicorn reports exceptions through UC_HOOK_INTR but never takes them, so
@@ -202,15 +200,20 @@ static bool a64_irq_enabled(struct sim_eng *e)
 	return !(sim_eng_reg(e, UC_ARM64_REG_PSTATE) & A64_PSTATE_I);
 }
 
+/*
+ * Take the IRQ. At a WFI it is taken after it (ELR past the WFI, which a
+ * pending interrupt completes at once): a guest that checks its condition
+ * after "wfi" then sees what the handler did instead of sleeping again.
+ */
 static void a64_irq_service(struct sim_eng *e)
 {
-	uint64_t pc;
+	uint64_t pc, ret;
 
 	if (!sim_eng_irq_waiting(e) || !a64_irq_enabled(e))
 		return;
 	pc = a64_pc(e);
-	if (getenv("IRQDBG")) fprintf(stderr, "DBG irq elr=%llx held=%u x19=%llu\n", (unsigned long long)pc, e->held, (unsigned long long)sim_eng_reg(e, UC_ARM64_REG_X19));
-	if (!a64_enter(e, A64_VEC_IRQ, pc, 0, 0))
+	ret = a64_insn(e, pc) == A64_INSN_WFI ? pc + 4 : pc;
+	if (!a64_enter(e, A64_VEC_IRQ, ret, 0, 0))
 		sim_eng_crash(e, HVABS_GUEST_FAULT_EXCEPTION, A64_EC_IRQ, pc);
 }
 
@@ -224,9 +227,13 @@ static void a64_halt(struct sim_eng *e)
 {
 	if (sim_eng_irq_waiting(e))
 		return;
-	if (getenv("IRQDBG")) fprintf(stderr, "DBG wfi pc=%llx lastpc=%llx x19=%llu\n", (unsigned long long)a64_pc(e), (unsigned long long)e->lastpc, (unsigned long long)sim_eng_reg(e, UC_ARM64_REG_X19));
 	sim_eng_iar_push(e, hvabs_sim_guest_wait_irq(e->g));
 	e->held++;
+}
+
+static void a64_set_pc(struct sim_eng *e, uint64_t addr)
+{
+	sim_eng_set_reg(e, UC_ARM64_REG_PC, addr);
 }
 
 /* ---- boot ---- */
@@ -268,6 +275,7 @@ const struct eng_arch sim_eng_arm64 = {
 	.boot = a64_boot,
 	.hooks = a64_hooks,
 	.resume_pc = a64_pc,
+	.set_pc = a64_set_pc,
 	.pc = a64_pc,
 	.irq_enabled = a64_irq_enabled,
 	.halted = a64_halted,

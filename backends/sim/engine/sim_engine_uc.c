@@ -196,15 +196,50 @@ void sim_eng_access_fault(struct sim_eng *e, uint64_t addr, bool is_write)
 	(void)uc_emu_stop(e->uc);
 }
 
+/* Part of the recorded 8-byte access? 1: the low half (do it whole), 2: the high half. */
+static int eng_wide_part(struct sim_eng *e, uint64_t addr, unsigned size, bool is_write)
+{
+	if (!e->wide.active || e->wide.is_write != is_write || size != 4)
+		return 0;
+	if (addr == e->wide.addr)
+		return 1;
+	if (addr == e->wide.addr + 4) {
+		e->wide.active = false;
+		return 2;
+	}
+	return 0;
+}
+
+static void eng_wide_hook(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+			  void *ctx)
+{
+	struct sim_eng *e = ctx;
+
+	(void)uc;
+	e->wide.active = size == 8;
+	e->wide.is_write = type == UC_MEM_WRITE;
+	e->wide.addr = addr;
+	e->wide.val = (uint64_t)value;
+}
+
 static uint64_t eng_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ctx)
 {
 	struct eng_hole *h = ctx;
+	struct sim_eng *e = h->eng;
 	uint64_t val = 0;
 
 	(void)uc;
-	if (hvabs_sim_guest_mmio_read(h->eng->g, h->base + off, size, &val))
-		sim_eng_access_fault(h->eng, h->base + off, false);
-	return val;
+	switch (eng_wide_part(e, h->base + off, size, false)) {
+	case 1:
+		size = 8;
+		break;
+	case 2:
+		return e->wide.val >> 32;
+	}
+	if (hvabs_sim_guest_mmio_read(e->g, h->base + off, size, &val))
+		sim_eng_access_fault(e, h->base + off, false);
+	e->wide.val = val;
+	return size == 8 ? val & UINT32_MAX : val;
 }
 
 static void eng_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ctx)
@@ -212,6 +247,14 @@ static void eng_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t 
 	struct eng_hole *h = ctx;
 
 	(void)uc;
+	switch (eng_wide_part(h->eng, h->base + off, size, true)) {
+	case 1:
+		size = 8;
+		val = h->eng->wide.val;
+		break;
+	case 2:
+		return;
+	}
 	if (hvabs_sim_guest_mmio_write(h->eng->g, h->base + off, size, val))
 		sim_eng_access_fault(h->eng, h->base + off, true);
 }
@@ -237,15 +280,22 @@ static void eng_code_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *ctx
 	((struct sim_eng *)ctx)->lastpc = addr;
 }
 
+/*
+ * Unicorn runs the block hook before the block's exit check, so a stop here
+ * ends the run before any instruction of the block: the CPU continues at
+ * @addr. The PC register cannot be trusted then (Unicorn 2.0 may leave the
+ * previous instruction's address, or a linear address in 16-bit mode):
+ * eng_after_run() sets it from @addr.
+ */
 static void eng_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *ctx)
 {
 	struct sim_eng *e = ctx;
 
-	(void)addr;
 	(void)size;
 	if (atomic_load_explicit(&e->notified, memory_order_acquire) ||
 	    (e->irq_masked && e->ops->irq_enabled(e))) {
 		e->stop = ENG_STOP_NOTIFY;
+		e->stop_addr = addr;
 		(void)uc_emu_stop(uc);
 	}
 }
@@ -342,10 +392,17 @@ static uc_err eng_map_hole(struct sim_eng *e, uint64_t base, uint64_t end)
 
 	if (base >= end)
 		return UC_ERR_OK;
+	uc_hook hook;
+	uc_err err;
+
 	h->eng = e;
 	h->base = base;
 	e->nr_holes++;
-	return uc_mmio_map(e->uc, base, end - base, eng_mmio_read, h, eng_mmio_write, h);
+	err = uc_mmio_map(e->uc, base, end - base, eng_mmio_read, h, eng_mmio_write, h);
+	if (!err)
+		err = uc_hook_add(e->uc, &hook, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+				  (void *)eng_wide_hook, e, base, end - 1);
+	return err;
 }
 
 /* Every non-RAM address below ENG_PHYS_LIMIT becomes MMIO. */
@@ -484,6 +541,7 @@ static void eng_after_run(struct sim_eng *e, uc_err err)
 		e->ops->exception(e, e->intno);
 		return;
 	case ENG_STOP_NOTIFY:
+		e->ops->set_pc(e, e->stop_addr);
 		return;
 	case ENG_STOP_NONE:
 		break;
@@ -497,12 +555,16 @@ static void eng_after_run(struct sim_eng *e, uc_err err)
 /*
  * Before each run: kicks become INTR exits, then interrupts are taken. A
  * line routed here later notifies again, so only a masked one needs
- * watching. The first call also catches lines raised before the guest ran.
+ * watching. The kick flag is read every time (one load), not only when
+ * notified: a kick made before the notify hook was set (while the engine
+ * started) set no flag, and would be lost in a guest that never exits.
+ * Likewise the first call catches lines raised before the guest ran.
  */
 static void eng_service(struct sim_eng *e)
 {
-	if (atomic_exchange_explicit(&e->notified, 0, memory_order_acq_rel))
-		hvabs_sim_guest_yield(e->g);
+	/* Cleared (read-modify-write) before the kick is read: a later kick sets it again. */
+	(void)atomic_exchange_explicit(&e->notified, 0, memory_order_acq_rel);
+	hvabs_sim_guest_yield(e->g);
 	e->ops->irq_service(e);
 	e->irq_masked = sim_eng_irq_waiting(e) && !e->ops->irq_enabled(e);
 }

@@ -38,6 +38,8 @@ struct eng_arch {
 	int (*hooks)(struct sim_eng *e);
 	/* Address to hand to uc_emu_start() to continue where the CPU is. */
 	uint64_t (*resume_pc)(struct sim_eng *e);
+	/* Make the CPU continue at linear address @addr (x86: CS-relative IP). */
+	void (*set_pc)(struct sim_eng *e, uint64_t addr);
 	/* PC for crash reasons (x86: linear). */
 	uint64_t (*pc)(struct sim_eng *e);
 	bool (*irq_enabled)(struct sim_eng *e);
@@ -63,6 +65,7 @@ struct sim_eng {
 	atomic_int notified;   /* set by the sim's notify hook, any thread */
 	uint64_t lastpc;       /* address of the instruction last started (code hook) */
 	enum eng_stop stop;
+	uint64_t stop_addr;    /* ENG_STOP_NOTIFY: the block that did not run */
 	uint32_t intno;        /* ENG_STOP_EXCEPTION */
 	uint64_t fault_addr;   /* ENG_STOP_FAULT, and Unicorn memory errors */
 	bool fault_write;
@@ -74,6 +77,17 @@ struct sim_eng {
 	/* An interrupt was waiting while the CPU masked it: the block hook
 	 * stops once the CPU unmasks (set by each service, after delivery). */
 	bool irq_masked;
+	/*
+	 * Unicorn 2.0.x splits an 8-byte MMIO access into two 4-byte
+	 * callbacks (low half first); the memory hook records the whole
+	 * access so the callbacks can issue it once.
+	 */
+	struct {
+		bool active;
+		bool is_write;
+		uint64_t addr;
+		uint64_t val; /* write: the value; read: what the whole read returned */
+	} wide;
 	struct eng_hole *holes;
 	size_t nr_holes;
 	struct eng_hole ic_hole;

@@ -110,11 +110,26 @@ static uint64_t x86_ip(struct sim_eng *e, enum x86_dmode m)
 	return sim_eng_reg(e, m == X86_LONG ? UC_X86_REG_RIP : UC_X86_REG_EIP);
 }
 
+static void x86_set_ip(struct sim_eng *e, enum x86_dmode m, uint64_t ip)
+{
+	if (m == X86_LONG)
+		sim_eng_set_reg(e, UC_X86_REG_RIP, ip);
+	else
+		sim_eng_set_reg(e, UC_X86_REG_EIP, m == X86_REAL ? ip & 0xffff : ip & UINT32_MAX);
+}
+
 static uint64_t x86_linear_pc(struct sim_eng *e)
 {
 	enum x86_dmode m = x86_dmode(e);
 
 	return x86_seg_base(e, UC_X86_REG_CS, m) + x86_ip(e, m);
+}
+
+static void x86_set_pc(struct sim_eng *e, uint64_t addr)
+{
+	enum x86_dmode m = x86_dmode(e);
+
+	x86_set_ip(e, m, addr - x86_seg_base(e, UC_X86_REG_CS, m));
 }
 
 /* ---- vectored delivery ---- */
@@ -344,14 +359,33 @@ static void x86_take_irq(struct sim_eng *e, uint32_t line)
 	x86_raise(e, vec, HVABS_GUEST_FAULT_EXCEPTION, false, 0, x86_linear_pc(e));
 }
 
+/*
+ * At HLT (or STI; HLT, IF already set) the interrupt is taken after the
+ * HLT, as if it had woken it: a guest that checks its condition after "hlt"
+ * then sees what the handler did instead of halting again.
+ */
+static void x86_skip_halt(struct sim_eng *e)
+{
+	enum x86_dmode m = x86_dmode(e);
+	uint64_t ip = x86_ip(e, m), lin = x86_seg_base(e, UC_X86_REG_CS, m) + ip;
+	const uint8_t *op = sim_eng_ram(e, lin, 1);
+	const uint8_t *op2 = op && *op == X86_OP_STI ? sim_eng_ram(e, lin + 1, 1) : NULL;
+	unsigned int n = op && *op == X86_OP_HLT ? 1 : op2 && *op2 == X86_OP_HLT ? 2 : 0;
+
+	if (n)
+		x86_set_ip(e, m, ip + n);
+}
+
 static void x86_irq_service(struct sim_eng *e)
 {
 	uint32_t line;
 
 	if (!sim_vcpu_irq_pending(e->vcpu) || !x86_irq_enabled(e))
 		return;
-	if (hvabs_sim_guest_poll_irq(e->g, &line))
-		x86_take_irq(e, line);
+	if (!hvabs_sim_guest_poll_irq(e->g, &line))
+		return;
+	x86_skip_halt(e);
+	x86_take_irq(e, line);
 }
 
 static bool x86_halted(struct sim_eng *e)
@@ -578,6 +612,7 @@ const struct eng_arch sim_eng_x86 = {
 	.boot = x86_boot,
 	.hooks = x86_hooks,
 	.resume_pc = x86_resume_pc,
+	.set_pc = x86_set_pc,
 	.pc = x86_linear_pc,
 	.irq_enabled = x86_irq_enabled,
 	.halted = x86_halted,

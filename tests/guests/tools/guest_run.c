@@ -22,6 +22,7 @@
 #include <unicorn/unicorn.h>
 
 #define MAX_REPORTS 64
+#define IRQ_BURST 16 /* interrupts of the back-to-back irq checks (<= MAX_REPORTS) */
 #define MAX_VCPUS 2
 
 static int failures;
@@ -71,6 +72,10 @@ struct run {
 	/* Checked when a report arrives (irq_level): the line's sim state. */
 	uint32_t check_line;
 	uint32_t line_state_at_report;
+	/* Edge irqfd raised by the report exit itself, before the guest resumes. */
+	int raise_fd;
+	uint32_t raise_line;
+	unsigned int raise_left;
 };
 
 static int hv_check(struct run *r, int ret, const char *what)
@@ -166,6 +171,23 @@ static void run_fini(struct run *r)
 	pthread_mutex_destroy(&r->lock);
 }
 
+/* Signal the raise irqfd and wait until its (edge) line is pending. */
+static bool raise_pending(struct run *r)
+{
+	uint64_t one = 1;
+	uint32_t st = 0;
+	int i;
+
+	if (write(r->raise_fd, &one, sizeof(one)) != sizeof(one))
+		return false;
+	for (i = 0; i < 50000; i++) {
+		if (hvabs_sim_irq_state(r->vm, r->raise_line, &st) == 0 && (st & HVABS_SIM_IRQ_PENDING))
+			return true;
+		usleep(100);
+	}
+	return false;
+}
+
 static void run_report(struct run *r, uint32_t val)
 {
 	pthread_mutex_lock(&r->lock);
@@ -173,6 +195,11 @@ static void run_report(struct run *r, uint32_t val)
 		r->reports[r->nr_reports++] = val;
 	if (r->check_line != UINT32_MAX)
 		(void)hvabs_sim_irq_state(r->vm, r->check_line, &r->line_state_at_report);
+	if (r->raise_left) {
+		r->raise_left--;
+		if (!raise_pending(r))
+			fail(r->name, "irqfd did not make line %u pending", r->raise_line);
+	}
 	pthread_mutex_unlock(&r->lock);
 	sem_post(&r->reported);
 }
@@ -325,6 +352,36 @@ static bool wait_report(struct run *r, unsigned int ms)
 	return true;
 }
 
+/*
+ * Join a vCPU thread that should end by itself within @ms; a guest that
+ * does not (a lost interrupt or kick) is a failure, not a hang: it is
+ * kicked until its run returns.
+ */
+static void join_vcpu(struct run *r, struct vcpu_thread *t, unsigned int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (!pthread_timedjoin_np(t->thread, NULL, &ts))
+		return;
+	fail(r->name, "vcpu %u still running %u ms later", t->id, ms);
+	do {
+		hvabs_vcpu_kick(r->vcpu[t->id]);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+	} while (pthread_timedjoin_np(t->thread, NULL, &ts));
+}
+
 static bool start(struct run *r)
 {
 	return !hv_check(r, hvabs_vm_start(r->vm), "vm_start");
@@ -451,13 +508,22 @@ static void scenario_doorbell(const char *file, enum hvabs_arch arch)
 	printf("ok   %s\n", file);
 }
 
-/* irqfd on @line: raise it HVABS_GUEST_IRQ_COUNT times, one report each. */
-static void scenario_irq(const char *file, enum hvabs_arch arch, uint32_t mode, bool level)
+/*
+ * irqfd on @line: raise it @count times (the guest's arg0), one report each,
+ * @gap_us after the previous report. A long gap lets the guest reach
+ * HLT/WFI first; no gap raises it while the guest is still on its way back
+ * there (its handler, or the few instructions before the wait). In_exit
+ * (edge only) raises the first before the guest starts and each next one
+ * from the report exit, after the guest's EOI, before it resumes: every
+ * interrupt then waits for the guest, wherever it unmasks or waits.
+ */
+static void irq_check(const char *name, const char *file, enum hvabs_arch arch, uint32_t mode,
+		      bool level, unsigned int count, unsigned int gap_us, bool in_exit)
 {
 	const uint32_t line = level ? 7 : 5;
-	uint32_t want[HVABS_GUEST_IRQ_COUNT];
-	struct run r = { .name = file, .file = file, .arch = arch, .nr_vcpus = 1,
-			 .check_line = level ? line : UINT32_MAX };
+	uint32_t want[MAX_REPORTS];
+	struct run r = { .name = name, .file = file, .arch = arch, .nr_vcpus = 1, .arg0 = count,
+			 .check_line = level ? line : UINT32_MAX, .raise_line = line };
 	int fd = eventfd(0, 0), rfd = level ? eventfd(0, EFD_NONBLOCK) : -1;
 	struct vcpu_thread t;
 	uint64_t one = 1, v;
@@ -465,19 +531,24 @@ static void scenario_irq(const char *file, enum hvabs_arch arch, uint32_t mode, 
 	struct pollfd p = { .fd = rfd, .events = POLLIN };
 
 	r.mode = mode;
-	if (!selected(file))
-		goto out_close;
 	if (run_init(&r) ||
 	    hv_check(&r, hvabs_vm_irqfd_add(NULL, r.vm, fd, line,
 					    level ? HVABS_IRQFD_LEVEL | HVABS_IRQFD_RESAMPLE : 0, rfd),
 		     "irqfd") || !start(&r))
 		goto out_fini;
+	if (in_exit) {
+		r.raise_fd = fd;
+		r.raise_left = count - 1;
+		if (!raise_pending(&r))
+			fail(name, "irqfd did not make line %u pending", line);
+	}
 	start_vcpu_thread(&t, &r, 0);
-	for (i = 0; i < HVABS_GUEST_IRQ_COUNT; i++) {
+	for (i = 0; i < count; i++) {
 		want[i] = line;
-		usleep(2000); /* let the guest reach HLT/WFI */
-		if (write(fd, &one, sizeof(one)) != sizeof(one) || !wait_report(&r, 5000)) {
-			fail(file, "no report for interrupt %u", i);
+		if (gap_us)
+			usleep(gap_us);
+		if ((!in_exit && write(fd, &one, sizeof(one)) != sizeof(one)) || !wait_report(&r, 5000)) {
+			fail(name, "no report for interrupt %u", i);
 			hvabs_vcpu_kick(r.vcpu[0]);
 			break;
 		}
@@ -485,22 +556,35 @@ static void scenario_irq(const char *file, enum hvabs_arch arch, uint32_t mode, 
 			/* Reported before EOI: still active and asserted; EOI then resamples. */
 			if ((r.line_state_at_report & (HVABS_SIM_IRQ_ACTIVE | HVABS_SIM_IRQ_ASSERTED)) !=
 			    (HVABS_SIM_IRQ_ACTIVE | HVABS_SIM_IRQ_ASSERTED))
-				fail(file, "line state 0x%x at report", r.line_state_at_report);
+				fail(name, "line state 0x%x at report", r.line_state_at_report);
 			if (poll(&p, 1, 5000) != 1 || read(rfd, &v, sizeof(v)) != sizeof(v))
-				fail(file, "no resample after EOI %u", i);
+				fail(name, "no resample after EOI %u", i);
 		}
 	}
-	pthread_join(t.thread, NULL);
+	/* The last interrupt was reported: the guest exits without another one. */
+	join_vcpu(&r, &t, 5000);
 	expect_exit0(&r, t.result, 0);
-	expect_reports(&r, want, HVABS_GUEST_IRQ_COUNT);
+	expect_reports(&r, want, count);
 out_fini:
 	run_fini(&r);
-out_close:
 	close(fd);
 	if (rfd >= 0)
 		close(rfd);
+	printf("ok   %s\n", name);
+}
+
+static void scenario_irq(const char *file, enum hvabs_arch arch, uint32_t mode, bool level)
+{
+	char name[96];
+
 	if (selected(file))
-		printf("ok   %s\n", file);
+		irq_check(file, file, arch, mode, level, HVABS_GUEST_IRQ_COUNT, 2000, false);
+	snprintf(name, sizeof(name), "%s/back-to-back", file);
+	if (selected(name))
+		irq_check(name, file, arch, mode, level, IRQ_BURST, 0, false);
+	snprintf(name, sizeof(name), "%s/raised-in-exit", file);
+	if (!level && selected(name))
+		irq_check(name, file, arch, mode, level, IRQ_BURST, 0, true);
 }
 
 static void scenario_smp(const char *file, enum hvabs_arch arch)
@@ -619,6 +703,58 @@ static void scenario_kick(const char *file, enum hvabs_arch arch)
 	}
 	run_fini(&r);
 	printf("ok   %s (kick to INTR at most %.0f us)\n", file, worst / 1e3);
+}
+
+struct kicker {
+	struct hvabs_vcpu *vcpu;
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+static void *kicker_main(void *arg)
+{
+	struct kicker *k = arg;
+
+	while (!atomic_load(&k->stop)) {
+		hvabs_vcpu_kick(k->vcpu);
+		usleep(20);
+	}
+	return NULL;
+}
+
+/*
+ * Kicks land anywhere in a running guest (also between two translated
+ * blocks, where the engine stops the CPU): every INTR exit must resume
+ * the guest exactly where it stopped, so it still prints its greeting.
+ */
+static void scenario_kick_storm(const char *file, enum hvabs_arch arch, uint32_t mode,
+				const char *want)
+{
+	char name[96];
+	struct run r = { .file = file, .arch = arch, .mode = mode, .nr_vcpus = 1,
+			 .check_line = UINT32_MAX };
+	struct kicker k = { .stop = false };
+	double deadline = now_ns() + 10e9;
+	unsigned int intr = 0;
+	enum step s = STEP_ERROR;
+
+	snprintf(name, sizeof(name), "%s/kick-storm", file);
+	r.name = name;
+	if (!selected(name))
+		return;
+	if (!run_init(&r) && start(&r)) {
+		k.vcpu = r.vcpu[0];
+		pthread_create(&k.thread, NULL, kicker_main, &k);
+		while ((s = run_vcpu(&r, 0)) == STEP_INTR && now_ns() < deadline)
+			intr++;
+		atomic_store(&k.stop, true);
+		pthread_join(k.thread, NULL);
+		expect_exit0(&r, s, 0);
+		if (strcmp(r.console, want))
+			fail(name, "console \"%s\", want \"%s\"", r.console, want);
+	}
+	run_fini(&r);
+	printf("ok   %s (%u INTR exits)\n", name, intr);
 }
 
 /* arm64 IRQ taken from EL1t: the handler runs on SP_EL1, ERET restores SP_EL0. */
@@ -813,6 +949,11 @@ static void run_checks(void)
 	scenario_fault_handled("fault_handled-arm64.bin", a64, HVABS_CPU_MODE_ARM64_EL1);
 	scenario_kick("spin-x86.bin", x86);
 	scenario_kick("spin-arm64.bin", a64);
+	scenario_kick_storm("hello-x86.bin", x86, HVABS_CPU_MODE_X86_REAL, "Hello from x86 real mode\n");
+	scenario_kick_storm("hello-x86-prot32.bin", x86, HVABS_CPU_MODE_X86_PROT32,
+			    "Hello from x86 32-bit protected mode\n");
+	scenario_kick_storm("hello-arm64.bin", a64, HVABS_CPU_MODE_ARM64_EL1,
+			    "Hello from arm64 EL1\n");
 	scenario_halt_kick("irq_edge-x86.bin", x86, HVABS_CPU_MODE_X86_REAL);
 	scenario_halt_kick("irq_edge-arm64.bin", a64, HVABS_CPU_MODE_ARM64_EL1);
 	/* smp guests with one vCPU: vCPU 0's first store (to the mailbox). */
