@@ -277,13 +277,20 @@ static int load_image(const struct run_options *o, const uint8_t *buf, size_t le
  * --backend gunyah: Gunyah before v15 starts vCPU 0 at the base of the
  * devicetree's memory region (x0 = the devicetree address, no stack) and
  * the backend writes the devicetree into the last pages of that region.
- * So RAM starts at the entry, and the image stays clear of its top.
+ * So RAM starts at the entry, and the image stays clear of its top. The
+ * image is parsed once against the whole address space to learn its entry.
  */
 static int layout_gunyah(const struct run_options *o, const uint8_t *buf, size_t len,
 			 struct run_layout *l, struct image_info *img)
 {
-	uint64_t entry = img->entry;
+	struct run_layout any = *l;
+	uint64_t entry;
 
+	any.mem_base = 0;
+	any.mem_size = UINT64_MAX;
+	if (load_image(o, buf, len, &any, img))
+		return -1;
+	entry = img->entry;
 	if (entry % HVABS_PAGE_SIZE || img->lo < entry) {
 		msg("%s: gunyah starts vCPU 0 at the base of guest RAM: the entry 0x%llx must be "
 		    "page-aligned and the lowest address the image loads (lowest 0x%llx)",
@@ -877,8 +884,10 @@ int main(int argc, char **argv)
 	}
 	if (read_image(opt.image, &buf, &len))
 		return RUN_EXIT_USAGE;
-	if (choose_arch(&opt, buf, len, &arch) || layout_init(&opt, arch, &lay) ||
-	    load_image(&opt, buf, len, &lay, &img))
+	if (choose_arch(&opt, buf, len, &arch) || layout_init(&opt, arch, &lay))
+		goto out_free;
+	/* An explicit gunyah places RAM after the image (layout_gunyah()). */
+	if (strcmp(opt.backend, "gunyah") && load_image(&opt, buf, len, &lay, &img))
 		goto out_free;
 	code = RUN_EXIT_FAILURE;
 	if (backend_choose(&opt, arch, &backend))

@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"  x86_64: RAM at 0x0; flat image at 0x1000; real-mode SP 0x1000;\n"
 	"          prot32/long64: GDT and page tables at 0x90000-0x9ffff, SP 0x90000\n"
 	"  arm64:  RAM at 0x40000000; flat image at 0x40080000; SP 0x40080000; EL1h\n"
+	"  gunyah: RAM starts at the entry (page-aligned, lowest loaded address); no SP;\n"
+	"          x0 = devicetree, which the backend writes into the top of RAM\n"
 	"\n"
 	"Devices:\n"
 	"  x86_64: 16550 UART at ports 0x3f8-0x3ff (console on stdin/stdout)\n"

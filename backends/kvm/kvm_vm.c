@@ -115,7 +115,8 @@ static void kvm_caps_fill(struct hvabs_caps *caps, const struct kvm_exts *x, boo
 	caps->archs = 1u << KVM_HOST_ARCH;
 	caps->max_vcpus = x->max_vcpus;
 	caps->features = HVABS_FEAT_MEM_REMOVE | HVABS_FEAT_USER_FUNCTIONS |
-			 HVABS_FEAT_REAL_GUESTS | HVABS_FEAT_LATE_RESOURCES;
+			 HVABS_FEAT_REAL_GUESTS | HVABS_FEAT_LATE_RESOURCES
+			 | HVABS_FEAT_RESOURCE_RAISE;
 	if (!irqchip && KVM_HOST_ARCH == HVABS_ARCH_X86_64)
 		caps->features |= HVABS_FEAT_HLT_EXIT;
 	hvabs__kvm_arch_caps(caps);

@@ -36,7 +36,8 @@ static void sim_caps(struct hvabs_vm *vm, struct hvabs_caps *caps)
 	caps->max_vcpus = SIM_MAX_VCPUS;
 	caps->features = HVABS_FEAT_MEM_REMOVE | HVABS_FEAT_USER_FUNCTIONS |
 			 HVABS_FEAT_CALLBACK_GUESTS | HVABS_FEAT_FAULT_INJECTION |
-			 HVABS_FEAT_HLT_EXIT | HVABS_FEAT_LATE_RESOURCES;
+			 HVABS_FEAT_HLT_EXIT | HVABS_FEAT_LATE_RESOURCES
+			 | HVABS_FEAT_RESOURCE_RAISE;
 #ifdef HVABS_HAVE_UNICORN
 	if (!vm || vm->arch != HVABS_ARCH_NONE)
 		caps->features |= HVABS_FEAT_REAL_GUESTS;

@@ -30,6 +30,7 @@ enum hvabs_space {
 #define HVABS_FEAT_FAULT_INJECTION (1u << 4) /* hvabs_sim_fault_*() */
 #define HVABS_FEAT_HLT_EXIT (1u << 5)        /* HLT is returned as an exit */
 #define HVABS_FEAT_LATE_RESOURCES (1u << 6)  /* tickets added while running get new resources */
+#define HVABS_FEAT_RESOURCE_RAISE (1u << 7)  /* hvabs_resource_raise() rings BELL_TX doorbells */
 
 #define HVABS_CAPS_VERSION 1
 

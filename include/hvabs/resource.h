@@ -78,7 +78,8 @@ HVABS_API uint32_t hvabs_resource_irq(const struct hvabs_resource *res);
 /**
  * hvabs_resource_raise() - ring a BELL_TX doorbell: raise its guest
  * interrupt (edge), as an irqfd write would.
- * Return: 0; HVABS_EINVAL (not a BELL_TX); HVABS_ENOTSUP (backend).
+ * Return: 0; HVABS_EINVAL (not a BELL_TX); HVABS_ENOTSUP (backend without
+ * HVABS_FEAT_RESOURCE_RAISE).
  * Thread-safe, not async-signal-safe.
  */
 HVABS_API int hvabs_resource_raise(const struct hvabs_resource *res);

@@ -2,6 +2,7 @@
 /* tests/gunyah/gunyah_machine_kit.cc: conformance GuestKit "emu-arm64" - arm64 machine code on gunyah through the /dev/gunyah emulator. */
 #include "guest_kit.h"
 #include "kits/kit_codegen.h"
+#include "kits/machine_code_kit.h"
 
 #include <hvabs_gunyah_emu.h>
 
@@ -24,7 +25,7 @@ namespace {
  * emulator's engine sets for every vCPU it starts at the entry (real
  * Gunyah starts secondaries through PSCI CPU_ON), and interrupts are the
  * engine's controller (IAR/EOIR): this kit is tied to the emulator. No
- * faults (no RESUME_FAULT before v15), no HLT exit, no EXIT (PSCI only).
+ * faults (no RESUME_FAULT before v15), no HLT exit; EXIT only as PSCI.
  */
 constexpr uint64_t kCodeStack = 0x80000;
 static_assert(HVABS_BOOT_STACK_STRIDE == 0x800, "trampoline encodes the stride");
@@ -45,53 +46,52 @@ std::vector<uint32_t> trampoline(uint64_t entry)
 	};
 }
 
-class GunyahArm64Kit : public GuestKit {
+/* The sim arm64 kit's configuration (kits/sim_machine_kits.cc): the emulator runs the same engine. */
+kits::MachineCodeKit::Config emu_arm64_config()
+{
+	kits::MachineCodeKit::Config c{};
+
+	c.name = "emu-arm64";
+	c.target = { kits::GuestArch::ARM64, kits::IrqModel::SIM_IC, false, false };
+	c.arch = HVABS_ARCH_ARM64;
+	c.backend_config = nullptr;
+	c.ops = { Op::MMIO_WRITE, Op::MMIO_READ, Op::WAIT_IRQ, Op::EOI, Op::LOOP_FOREVER };
+	c.psci_exit = true;
+	return c;
+}
+
+class GunyahArm64Kit : public kits::MachineCodeKit {
 public:
-	std::string name() const override { return "emu-arm64"; }
-
-	bool supports(Op op) const override
-	{
-		return op == Op::MMIO_WRITE || op == Op::MMIO_READ || op == Op::WAIT_IRQ ||
-		       op == Op::EOI || op == Op::LOOP_FOREVER;
-	}
-
-	bool reports_faults() const override { return false; }
-
-	void adjust_options(hvabs_vm_options *opts) const override { opts->arch = HVABS_ARCH_ARM64; }
+	GunyahArm64Kit() : MachineCodeKit(emu_arm64_config()) {}
 
 	int prepare_vm(hvabs_vm *vm) override
 	{
-		hvabs_mem_region r{};
-
-		r.version = HVABS_MEM_REGION_VERSION;
-		r.label = kRamLabel;
-		r.flags = HVABS_MEM_RWX;
-		r.guest_addr = kRamBase;
-		r.size = kRamSize;
 		programs_[vm].clear(); /* a new VM may reuse a destroyed one's address */
-		return hvabs_vm_mem_add(vm, &r);
+		return MachineCodeKit::prepare_vm(vm);
 	}
 
 	int load(hvabs_vcpu *vcpu, const GuestProgram &prog) override
 	{
-		for (const GuestOp &o : prog.ops)
-			if (!kits::can_express(kTarget, o)) {
-				ADD_FAILURE() << "kit emu-arm64 cannot express " << op_name(o.op);
-				return HVABS_ENOTSUP;
-			}
 		/* No callback guest: the emulator then runs the vCPU's code. */
 		int ret = hvabs_gunyah_emu_set_guest(hvabs_vcpu_id(vcpu), nullptr, nullptr);
+
 		if (ret)
 			return ret;
-		programs_[hvabs_vcpu_vm(vcpu)][hvabs_vcpu_id(vcpu)] = prog;
-		return 0;
+		ret = MachineCodeKit::load(vcpu, prog);
+		if (ret == 0)
+			programs_[hvabs_vcpu_vm(vcpu)][hvabs_vcpu_id(vcpu)] = prog;
+		return ret;
 	}
 
+	/* The generated code and its boot, then the trampoline and the boot Gunyah can do. */
 	int finalize(hvabs_vm *vm) override
 	{
 		kits::Image img;
 		std::string err;
+		int ret = MachineCodeKit::finalize(vm);
 
+		if (ret)
+			return ret;
 		if (!kits::build_image(kTarget, programs_[vm], &img, &err)) {
 			ADD_FAILURE() << "kit emu-arm64: " << err;
 			return HVABS_EINVAL;
@@ -102,17 +102,12 @@ public:
 			return HVABS_EINVAL;
 		}
 		std::vector<uint32_t> t = trampoline(img.boot.entry);
-		img.segments.push_back({ kRamBase, std::vector<uint8_t>(t.size() * 4) });
-		std::memcpy(img.segments.back().bytes.data(), t.data(), t.size() * 4);
-		for (const kits::Segment &s : img.segments) {
-			void *dst = hvabs_vm_mem_host(vm, s.gpa, s.bytes.size());
-
-			if (!dst) {
-				ADD_FAILURE() << "kit emu-arm64: no RAM at 0x" << std::hex << s.gpa;
-				return HVABS_EINVAL;
-			}
-			std::memcpy(dst, s.bytes.data(), s.bytes.size());
+		void *dst = hvabs_vm_mem_host(vm, kRamBase, t.size() * 4);
+		if (!dst) {
+			ADD_FAILURE() << "kit emu-arm64: no RAM at the RAM base";
+			return HVABS_EINVAL;
 		}
+		std::memcpy(dst, t.data(), t.size() * 4);
 		hvabs_boot_config b{};
 		b.version = HVABS_BOOT_CONFIG_VERSION;
 		b.entry = kRamBase; /* the base of the devicetree's region, as Gunyah requires */
@@ -121,8 +116,7 @@ public:
 	}
 
 private:
-	static constexpr kits::Target kTarget = { kits::GuestArch::ARM64, kits::IrqModel::SIM_IC, false,
-						  false };
+	const kits::Target kTarget = emu_arm64_config().target;
 	std::map<hvabs_vm *, std::map<uint32_t, GuestProgram>> programs_;
 };
 
