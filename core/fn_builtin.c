@@ -188,28 +188,28 @@ const struct hvabs_function_type hvabs__fn_vcpu_type = {
 
 /* ---- irqfd ---- */
 
-struct irqfd {
-	struct hvabs_fn_irqfd_arg arg;
-	struct hvabs_ticket *ticket;
-	struct hvabs_function *fn;
-};
+/* fn->data is the ticket; the argument is read from the instance's copy. */
+static const struct hvabs_fn_irqfd_arg *irqfd_arg(const struct hvabs_function *fn)
+{
+	return (const struct hvabs_fn_irqfd_arg *)(const void *)fn->arg;
+}
 
 static int irqfd_populate(struct hvabs_ticket *t, const struct hvabs_resource *res, void *payload)
 {
-	struct irqfd *irq = payload;
+	struct hvabs_function *fn = payload;
 
 	(void)t;
-	return irq->fn->vm->ops->irqfd_assign(irq->fn, &irq->arg, res);
+	return fn->vm->ops->irqfd_assign(fn, irqfd_arg(fn), res);
 }
 
 static void irqfd_unpopulate(struct hvabs_ticket *t, const struct hvabs_resource *res,
 			     void *payload)
 {
-	struct irqfd *irq = payload;
+	struct hvabs_function *fn = payload;
 
 	(void)t;
-	if (irq->fn->vm->ops->irqfd_deassign)
-		irq->fn->vm->ops->irqfd_deassign(irq->fn, &irq->arg, res);
+	if (fn->vm->ops->irqfd_deassign)
+		fn->vm->ops->irqfd_deassign(fn, irqfd_arg(fn), res);
 }
 
 static int irqfd_check(struct hvabs_function *fn, const struct hvabs_fn_irqfd_arg *a)
@@ -237,42 +237,31 @@ static int irqfd_check(struct hvabs_function *fn, const struct hvabs_fn_irqfd_ar
 static int irqfd_bind(struct hvabs_function *fn)
 {
 	struct hvabs_ticket_desc td = { HVABS_TICKET_DESC_VERSION, HVABS_RESOURCE_BELL_TX, 0,
-					irqfd_populate, irqfd_unpopulate, NULL };
-	struct irqfd *irq;
+					irqfd_populate, irqfd_unpopulate, fn };
+	struct hvabs_fn_irqfd_arg *a;
+	struct hvabs_ticket *t;
 	int ret;
 
-	ret = builtin_check(fn, sizeof(struct hvabs_fn_irqfd_arg), "irqfd");
+	ret = builtin_check(fn, sizeof(*a), "irqfd");
 	if (ret)
 		return ret;
-	irq = hvabs__calloc(1, sizeof(*irq));
-	if (!irq)
-		return hvabs__error_nomem("core");
-	memcpy(&irq->arg, fn->arg, sizeof(irq->arg));
-	if (!(irq->arg.flags & HVABS_IRQFD_RESAMPLE))
-		irq->arg.resample_fd = -1;
-	irq->fn = fn;
-	ret = irqfd_check(fn, &irq->arg);
+	a = (struct hvabs_fn_irqfd_arg *)(void *)fn->arg;
+	if (!(a->flags & HVABS_IRQFD_RESAMPLE))
+		a->resample_fd = -1;
+	ret = irqfd_check(fn, a);
 	if (ret)
-		goto out_free;
-	td.label = irq->arg.label;
-	td.payload = irq;
-	ret = hvabs_vm_ticket_add(&irq->ticket, fn->vm, &td);
+		return ret;
+	td.label = a->label;
+	ret = hvabs_vm_ticket_add(&t, fn->vm, &td);
 	if (ret)
-		goto out_free;
-	fn->data = irq;
+		return ret;
+	fn->data = t;
 	return 0;
-
-out_free:
-	hvabs__free(irq);
-	return ret;
 }
 
 static void irqfd_unbind(struct hvabs_function *fn)
 {
-	struct irqfd *irq = fn->data;
-
-	hvabs_ticket_remove(irq->ticket);
-	hvabs__free(irq);
+	hvabs_ticket_remove(fn->data);
 	fn->data = NULL;
 }
 

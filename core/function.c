@@ -399,7 +399,7 @@ struct hvabs_vm *hvabs_function_vm(const struct hvabs_function *fn)
 	return fn->vm;
 }
 
-uint32_t hvabs_function_type(const struct hvabs_function *fn)
+uint32_t hvabs_function_type_id(const struct hvabs_function *fn)
 {
 	return fn->ops->type;
 }

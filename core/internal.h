@@ -122,19 +122,13 @@ struct hvabs_function {
 
 struct hvabs__io_snap; /* core/io.c */
 
+/* What removal needs; the served fields live in the IO table's entry (core/io.c). */
 struct hvabs_io_handler {
 	struct hvabs__list node; /* vm->io_handlers, creation order */
 	uint64_t seq;
 	struct hvabs_vm *vm;
-	enum hvabs_space space;
 	uint64_t addr;
-	uint64_t last; /* addr + size - 1 */
-	uint32_t len;
-	uint32_t flags;
-	uint64_t data;
-	hvabs_io_read_fn read;
-	hvabs_io_write_fn write;
-	void *payload;
+	uint32_t space; /* enum hvabs_space */
 	atomic_bool dead; /* removed while memory was short: still in the table, never served */
 };
 
@@ -356,6 +350,7 @@ void hvabs__vm_lock(struct hvabs_vm *vm);
 void hvabs__vm_unlock(struct hvabs_vm *vm);
 void hvabs__io_init(struct hvabs_vm *vm);
 void hvabs__io_fini(struct hvabs_vm *vm);
+void hvabs__io_handler_drop(struct hvabs_io_handler *h);
 void hvabs__vm_teardown(struct hvabs_vm *vm);
 void hvabs__function_destroy(struct hvabs_function *fn);
 int hvabs__vm_vcpu_register(struct hvabs_vm *vm, struct hvabs_vcpu *vcpu);

@@ -51,7 +51,8 @@ struct io_retired {
 	uint64_t gen;
 };
 
-static _Thread_local struct hvabs_vcpu *io_tls_vcpu;
+/* The vCPU whose handler callback this thread runs (initial-exec: no __tls_get_addr). */
+static _Thread_local struct hvabs_vcpu *io_tls_vcpu __attribute__((tls_model("initial-exec")));
 
 void hvabs__io_init(struct hvabs_vm *vm)
 {
@@ -315,21 +316,22 @@ static uint64_t io_publish(struct hvabs_vm *vm, enum hvabs_space space, struct h
 	return atomic_fetch_add_explicit(&vm->io_gen, 1, memory_order_seq_cst) + 1;
 }
 
-static void io_entry_fill(struct io_entry *e, struct hvabs_io_handler *h)
+static void io_entry_from_desc(struct io_entry *e, const struct hvabs_io_desc *d,
+			       struct hvabs_io_handler *h)
 {
-	e->addr = h->addr;
-	e->last = h->last;
-	e->len = h->len;
-	e->flags = h->flags;
-	e->data = h->data;
-	e->read = h->read;
-	e->write = h->write;
-	e->payload = h->payload;
+	e->addr = d->addr;
+	e->last = d->addr + ((d->size ? d->size : 1) - 1);
+	e->len = d->len;
+	e->flags = d->flags;
+	e->data = (d->flags & HVABS_IO_DATAMATCH) ? d->data : 0;
+	e->read = d->read;
+	e->write = d->write;
+	e->payload = d->payload;
 	e->h = h;
 }
 
 /* Sort key inside a range group: len, then datamatch data. */
-static bool io_entry_before(const struct io_entry *a, const struct hvabs_io_handler *b)
+static bool io_entry_before(const struct io_entry *a, const struct io_entry *b)
 {
 	if (a->addr != b->addr)
 		return a->addr < b->addr;
@@ -338,7 +340,7 @@ static bool io_entry_before(const struct io_entry *a, const struct hvabs_io_hand
 	return a->data < b->data;
 }
 
-static bool io_collide(const struct io_entry *e, const struct hvabs_io_handler *h)
+static bool io_collide(const struct io_entry *e, const struct io_entry *h)
 {
 	bool e_dm = e->flags & HVABS_IO_DATAMATCH, h_dm = h->flags & HVABS_IO_DATAMATCH;
 
@@ -353,7 +355,7 @@ static bool io_collide(const struct io_entry *e, const struct hvabs_io_handler *
 }
 
 /* EEXIST if @h overlaps an entry it may not share its range with. */
-static int io_check_collision(const struct hvabs__io_snap *s, const struct hvabs_io_handler *h)
+static int io_check_collision(const struct hvabs__io_snap *s, const struct io_entry *h)
 {
 	ptrdiff_t li, ei;
 
@@ -382,7 +384,7 @@ static int io_check_collision(const struct hvabs__io_snap *s, const struct hvabs
 
 /* New snapshot equal to @old with @h inserted; sets r->leaf to the leaf replaced. */
 static int io_snap_insert(struct hvabs__io_snap **out, const struct hvabs__io_snap *old,
-			  struct hvabs_io_handler *h, struct io_retired *r)
+			  const struct io_entry *h, struct io_retired *r)
 {
 	size_t n = old ? old->nleaves : 0, li = 0;
 	struct io_leaf *src = NULL, *a, *b = NULL;
@@ -409,10 +411,11 @@ static int io_snap_insert(struct hvabs__io_snap **out, const struct hvabs__io_sn
 	struct io_entry tmp[IO_LEAF_MAX + 1];
 	if (src)
 		memcpy(tmp, src->e, pos * sizeof(tmp[0]));
-	io_entry_fill(&tmp[pos], h);
+	tmp[pos] = *h;
 	if (src)
 		memcpy(&tmp[pos + 1], &src->e[pos], (src->n - pos) * sizeof(tmp[0]));
-	a->n = b ? total / 2 : total;
+	/* Appending at the end keeps the full leaf full (sequential adds pack densely). */
+	a->n = !b ? total : (pos == total - 1 && li == n - 1) ? IO_LEAF_MAX : total / 2;
 	memcpy(a->e, tmp, a->n * sizeof(tmp[0]));
 	if (b) {
 		b->n = total - a->n;
@@ -536,6 +539,7 @@ int hvabs_vm_io_handler_add(struct hvabs_io_handler **out, struct hvabs_vm *vm,
 	struct io_retired r = { 0 };
 	struct hvabs__io_snap *s, *old;
 	struct hvabs_io_handler *h;
+	struct io_entry e;
 	int ret;
 
 	if (!desc)
@@ -549,13 +553,7 @@ int hvabs_vm_io_handler_add(struct hvabs_io_handler **out, struct hvabs_vm *vm,
 	h->vm = vm;
 	h->space = desc->space;
 	h->addr = desc->addr;
-	h->last = desc->addr + ((desc->size ? desc->size : 1) - 1);
-	h->len = desc->len;
-	h->flags = desc->flags;
-	h->data = (desc->flags & HVABS_IO_DATAMATCH) ? desc->data : 0;
-	h->read = desc->read;
-	h->write = desc->write;
-	h->payload = desc->payload;
+	io_entry_from_desc(&e, desc, h);
 
 	hvabs__vm_lock(vm);
 	if (hvabs__vm_state(vm) == HVABS_VM_DESTROYED) {
@@ -563,10 +561,10 @@ int hvabs_vm_io_handler_add(struct hvabs_io_handler **out, struct hvabs_vm *vm,
 		goto out_unlock;
 	}
 	old = atomic_load_explicit(&vm->io[h->space], memory_order_relaxed);
-	ret = io_check_collision(old, h);
+	ret = io_check_collision(old, &e);
 	if (ret)
 		goto out_unlock;
-	ret = io_snap_insert(&s, old, h, &r);
+	ret = io_snap_insert(&s, old, &e, &r);
 	if (ret)
 		goto out_unlock;
 	r.snap = old;
@@ -586,6 +584,17 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * Teardown (no vCPU runs): drop a handler without rebuilding the table,
+ * which hvabs__io_fini() frees whole.
+ */
+void hvabs__io_handler_drop(struct hvabs_io_handler *h)
+{
+	hvabs__list_del(&h->node);
+	h->vm->nr_io_handlers--;
+	hvabs__free(h);
+}
+
 void hvabs_io_handler_remove(struct hvabs_io_handler *h)
 {
 	struct io_retired r = { 0 };
@@ -596,6 +605,11 @@ void hvabs_io_handler_remove(struct hvabs_io_handler *h)
 		return;
 	vm = h->vm;
 	hvabs__vm_lock(vm);
+	if (hvabs__vm_state(vm) == HVABS_VM_DESTROYED) {
+		hvabs__io_handler_drop(h); /* teardown: the table goes whole */
+		hvabs__vm_unlock(vm);
+		return;
+	}
 	old = atomic_load_explicit(&vm->io[h->space], memory_order_relaxed);
 	hvabs__list_del(&h->node);
 	vm->nr_io_handlers--;

@@ -114,7 +114,7 @@ void hvabs__vcpu_fill_status(struct hvabs_vcpu *vcpu, struct hvabs_exit *exit)
 {
 	struct hvabs_vm_status st;
 
-	hvabs_vm_status(vcpu->vm, &st);
+	hvabs_vm_status_get(vcpu->vm, &st);
 	memset(exit, 0, sizeof(*exit));
 	exit->reason = HVABS_EXIT_STATUS;
 	exit->vcpu_id = vcpu->id;
@@ -209,7 +209,7 @@ struct hvabs_vm *hvabs_vcpu_vm(const struct hvabs_vcpu *vcpu)
 	return vcpu->vm;
 }
 
-void hvabs_vcpu_stats(const struct hvabs_vcpu *vcpu, struct hvabs_vcpu_stats *stats)
+void hvabs_vcpu_stats_get(const struct hvabs_vcpu *vcpu, struct hvabs_vcpu_stats *stats)
 {
 	for (int i = 0; i < HVABS_EXIT_REASON_MAX; i++)
 		stats->exits[i] = atomic_load_explicit(&vcpu->stats.exits[i], memory_order_relaxed);

@@ -251,7 +251,7 @@ static void vm_teardown_objects(struct hvabs_vm *vm)
 		else if (kind == 1)
 			hvabs_ticket_remove(hvabs__container_of(node, struct hvabs_ticket, node));
 		else
-			hvabs_io_handler_remove(
+			hvabs__io_handler_drop(
 				hvabs__container_of(node, struct hvabs_io_handler, node));
 	}
 }
@@ -565,7 +565,7 @@ out_failed:
 	return ret;
 }
 
-void hvabs_vm_status(struct hvabs_vm *vm, struct hvabs_vm_status *status)
+void hvabs_vm_status_get(struct hvabs_vm *vm, struct hvabs_vm_status *status)
 {
 	pthread_mutex_lock(&vm->status_lock);
 	*status = vm->status;

@@ -774,7 +774,7 @@ static void summary(const struct run_ctx *ctx, double seconds)
 	for (unsigned int i = 0; i < ctx->nr_vcpus; i++) {
 		struct hvabs_vcpu_stats s;
 
-		hvabs_vcpu_stats(ctx->vcpus[i].vcpu, &s);
+		hvabs_vcpu_stats_get(ctx->vcpus[i].vcpu, &s);
 		for (unsigned int r = 0; r < HVABS_EXIT_REASON_MAX; r++)
 			sum.exits[r] += s.exits[r];
 		sum.dispatched += s.dispatched;

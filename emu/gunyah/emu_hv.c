@@ -33,7 +33,7 @@ static const struct emu_sym emu_syms[] = {
 	EMU_SYM(vm_mem_add, hvabs_vm_mem_add),
 	EMU_SYM(vm_boot_set, hvabs_vm_boot_set),
 	EMU_SYM(vm_start, hvabs_vm_start),
-	EMU_SYM(vm_status, hvabs_vm_status),
+	EMU_SYM(vm_status, hvabs_vm_status_get),
 	EMU_SYM(vm_function_add, hvabs_vm_function_add),
 	EMU_SYM(function_vcpu, hvabs_function_vcpu),
 	EMU_SYM(vm_irqfd_add, hvabs_vm_irqfd_add),

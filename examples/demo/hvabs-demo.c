@@ -173,8 +173,8 @@ static int vm_report(struct hvabs_vm *vm, struct hvabs_vcpu *vcpu, const struct 
 	uint32_t status = 0;
 	size_t want = strlen(info->message);
 
-	hvabs_vm_status(vm, &st);
-	hvabs_vcpu_stats(vcpu, &stats);
+	hvabs_vm_status_get(vm, &st);
+	hvabs_vcpu_stats_get(vcpu, &stats);
 	if (st.reason_size == sizeof(status))
 		memcpy(&status, st.reason, sizeof(status));
 	printf("VM %s: exit type %u, guest status %u; %llu UART accesses served, %llu exits\n",

@@ -131,7 +131,7 @@ HVABS_API int hvabs_vm_ioeventfd_add(struct hvabs_function **out, struct hvabs_v
 
 /* Accessors for bind/unbind implementations and VMMs. */
 HVABS_API struct hvabs_vm *hvabs_function_vm(const struct hvabs_function *fn);
-HVABS_API uint32_t hvabs_function_type(const struct hvabs_function *fn);
+HVABS_API uint32_t hvabs_function_type_id(const struct hvabs_function *fn);
 /** hvabs_function_arg() - the instance's copy of its argument; @size_out may be NULL. */
 HVABS_API const void *hvabs_function_arg(const struct hvabs_function *fn, uint32_t *size_out);
 /** hvabs_function_vcpu() - the vCPU of an HVABS_FN_VCPU instance, else NULL. */

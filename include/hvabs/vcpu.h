@@ -140,8 +140,8 @@ struct hvabs_vcpu_stats {
 	uint64_t irqs;
 };
 
-/** hvabs_vcpu_stats() - copy the counters; exact once the vCPU is not running. */
-HVABS_API void hvabs_vcpu_stats(const struct hvabs_vcpu *vcpu, struct hvabs_vcpu_stats *stats);
+/** hvabs_vcpu_stats_get() - copy the counters; exact once the vCPU is not running. */
+HVABS_API void hvabs_vcpu_stats_get(const struct hvabs_vcpu *vcpu, struct hvabs_vcpu_stats *stats);
 
 /** hvabs_exit_reason_name() - "MMIO", "HLT", ... */
 HVABS_API const char *hvabs_exit_reason_name(uint32_t reason);

@@ -255,8 +255,8 @@ struct hvabs_vm_status {
 	uint8_t reason[8];
 };
 
-/** hvabs_vm_status() - snapshot of @vm's state. Thread-safe; never fails. */
-HVABS_API void hvabs_vm_status(struct hvabs_vm *vm, struct hvabs_vm_status *status);
+/** hvabs_vm_status_get() - snapshot of @vm's state. Thread-safe; never fails. */
+HVABS_API void hvabs_vm_status_get(struct hvabs_vm *vm, struct hvabs_vm_status *status);
 
 /** hvabs_vm_state_name() - "LOAD", "RUNNING", ... for a state value. */
 HVABS_API const char *hvabs_vm_state_name(enum hvabs_vm_state state);

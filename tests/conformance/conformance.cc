@@ -208,7 +208,7 @@ struct hvabs_vcpu_stats GuestTest::stats(hvabs_vcpu *vcpu)
 {
 	struct hvabs_vcpu_stats s{};
 
-	hvabs_vcpu_stats(vcpu, &s);
+	hvabs_vcpu_stats_get(vcpu, &s);
 	return s;
 }
 

@@ -98,7 +98,7 @@ TEST_P(FunctionTest, GenericDescriptorAddsEachBuiltinTypeWithAccessors)
 
 	HV_ASSERT_OK(hvabs_vm_function_add(&fv, vm_, &dv));
 	ASSERT_NE(nullptr, fv);
-	EXPECT_EQ(HVABS_FN_VCPU, hvabs_function_type(fv));
+	EXPECT_EQ(HVABS_FN_VCPU, hvabs_function_type_id(fv));
 	EXPECT_EQ(vm_, hvabs_function_vm(fv));
 	hvabs_vcpu *vcpu = hvabs_function_vcpu(fv);
 	ASSERT_NE(nullptr, vcpu);
@@ -114,7 +114,7 @@ TEST_P(FunctionTest, GenericDescriptorAddsEachBuiltinTypeWithAccessors)
 		hvabs_fn_irqfd_arg ia = irqfd_arg(e1.fd(), 3);
 		hvabs_fn_desc di = fn_desc(HVABS_FN_IRQFD, ia);
 		HV_ASSERT_OK(hvabs_vm_function_add(&fi, vm_, &di));
-		EXPECT_EQ(HVABS_FN_IRQFD, hvabs_function_type(fi));
+		EXPECT_EQ(HVABS_FN_IRQFD, hvabs_function_type_id(fi));
 		EXPECT_EQ(nullptr, hvabs_function_vcpu(fi));
 		HV_EXPECT_OK(hvabs_vm_function_remove(vm_, &di));
 		HV_EXPECT_CODE(HVABS_ENOTFOUND, hvabs_vm_function_remove(vm_, &di));
@@ -123,7 +123,7 @@ TEST_P(FunctionTest, GenericDescriptorAddsEachBuiltinTypeWithAccessors)
 		hvabs_fn_ioeventfd_arg ea = ioev_arg(e2.fd(), kMmioBase, 4);
 		hvabs_fn_desc de = fn_desc(HVABS_FN_IOEVENTFD, ea);
 		HV_ASSERT_OK(hvabs_vm_function_add(&fe, vm_, &de));
-		EXPECT_EQ(HVABS_FN_IOEVENTFD, hvabs_function_type(fe));
+		EXPECT_EQ(HVABS_FN_IOEVENTFD, hvabs_function_type_id(fe));
 		HV_EXPECT_OK(hvabs_vm_function_remove(vm_, &de));
 		HV_EXPECT_CODE(HVABS_ENOTFOUND, hvabs_vm_function_remove(vm_, &de));
 	}
@@ -282,7 +282,7 @@ TEST_P(FunctionTest, UserTypeBindsOnAddAndUnbindsOnRemoveByCompare)
 
 	HV_ASSERT_OK(hvabs_vm_function_add(&f1, vm_, &d1));
 	HV_ASSERT_OK(hvabs_vm_function_add(nullptr, vm_, &d2));
-	EXPECT_EQ(kUserType, hvabs_function_type(f1));
+	EXPECT_EQ(kUserType, hvabs_function_type_id(f1));
 	EXPECT_EQ(&rt_, hvabs_function_type_payload(f1));
 	EXPECT_EQ(2, rt_.binds.load());
 	EXPECT_EQ(3u, hvabs_vm_refcount(vm_));
@@ -346,7 +346,7 @@ TEST_P(FunctionTest, UnregisterWithLiveInstanceIsEBUSYAndInstanceKeepsWorking)
 	HV_EXPECT_CODE(HVABS_EBUSY, hvabs_function_type_unregister(kUserType));
 	EXPECT_EQ(0, rt_.unbinds.load()) << "instances are not torn down behind the VM's back";
 	EXPECT_EQ(2u, hvabs_vm_refcount(vm_));
-	EXPECT_EQ(kUserType, hvabs_function_type(fn));
+	EXPECT_EQ(kUserType, hvabs_function_type_id(fn));
 	HV_EXPECT_OK(hvabs_function_remove(fn));
 	HV_EXPECT_OK(rt_.unregister_type());
 	user_ok_ = false;

@@ -117,7 +117,7 @@ TEST_P(GuestTest, GuestPowerOffGivesStatusWithExitTypeAndReasonOnEveryRun)
 		EXPECT_EQ(3, e.status.reason[2]);
 	}
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(vm_, &st);
+	hvabs_vm_status_get(vm_, &st);
 	EXPECT_EQ(HVABS_VM_EXITED, st.state);
 	EXPECT_EQ(HVABS_EXIT_TYPE_PSCI_SYSTEM_RESET, st.exit_type);
 	ASSERT_EQ(3u, st.reason_size);

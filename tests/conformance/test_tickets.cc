@@ -143,7 +143,7 @@ TEST_P(TicketTest, RefusalAtStartFailsStartWithThatCodeAndTeardownUnpopulatesThe
 	HV_ASSERT_OK(add(&refuser, HVABS_RESOURCE_BELL_TX));
 	int ret = hvabs_vm_start(vm_);
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(vm_, &st);
+	hvabs_vm_status_get(vm_, &st);
 	if (ret == 0 && ok.populates.load() == 0)
 		GTEST_SKIP() << backend_ << " has no BELL_TX resources";
 	HV_EXPECT_CODE(HVABS_EPERM, ret);

@@ -25,7 +25,7 @@ enum hvabs_vm_state state_of(hvabs_vm *vm)
 {
 	struct hvabs_vm_status st {};
 
-	hvabs_vm_status(vm, &st);
+	hvabs_vm_status_get(vm, &st);
 	return st.state;
 }
 

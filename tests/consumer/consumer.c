@@ -125,7 +125,7 @@ int main(void)
 	ret = setup_vm(vm, &dev, &vcpu);
 	if (!ret)
 		ret = run_vcpu(vcpu);
-	hvabs_vm_status(vm, &st);
+	hvabs_vm_status_get(vm, &st);
 	hvabs_vm_destroy(vm);
 	if (ret)
 		return ret;

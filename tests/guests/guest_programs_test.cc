@@ -449,7 +449,7 @@ void echo(const Scenario &s, const std::string &backend, bool handler)
 	expect_exit0(g, g.run(0), 0);
 	EXPECT_EQ(std::vector<uint32_t>{ HVABS_GUEST_ECHO_VALUE }, g.reports());
 	struct hvabs_vcpu_stats st {};
-	hvabs_vcpu_stats(g.vcpu(0), &st);
+	hvabs_vcpu_stats_get(g.vcpu(0), &st);
 	/* arm64 reports and exits through MMIO devices too (x86: ports). */
 	const uint64_t devices = g.arm() ? 2 : 0;
 	if (handler) {
@@ -478,7 +478,7 @@ void doorbell(const Scenario &s, const std::string &backend)
 	EXPECT_EQ(std::vector<uint32_t>{ HVABS_GUEST_DOORBELL_COUNT }, g.reports());
 	EXPECT_EQ((uint64_t)HVABS_GUEST_DOORBELL_COUNT, fd.drain());
 	struct hvabs_vcpu_stats st {};
-	hvabs_vcpu_stats(g.vcpu(0), &st);
+	hvabs_vcpu_stats_get(g.vcpu(0), &st);
 	/* Only arm64's report and exit writes (x86 uses ports for those). */
 	EXPECT_EQ(g.arm() ? 2u : 0u, st.exits[HVABS_EXIT_MMIO])
 		<< "doorbell writes must not reach the caller";
@@ -582,7 +582,7 @@ void expect_crash(GuestVm &g, Step step, uint16_t type, uint8_t kind, uint8_t de
 	EXPECT_EQ(0, x->status.reason[3]);
 	EXPECT_EQ(pc, (uint32_t)le_get(x->status.reason + 4, 4)) << "pc";
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(g.vm(), &st);
+	hvabs_vm_status_get(g.vm(), &st);
 	EXPECT_EQ(HVABS_VM_CRASHED, st.state);
 	EXPECT_EQ(type, st.exit_type);
 	EXPECT_EQ(0, memcmp(st.reason, x->status.reason, sizeof(st.reason)));
@@ -632,7 +632,7 @@ void kick(const Scenario &s, const std::string &backend, int runs)
 		EXPECT_EQ(Step::INTR, st) << "run " << i << " ended " << step_name(st);
 	}
 	struct hvabs_vcpu_stats st {};
-	hvabs_vcpu_stats(g.vcpu(0), &st);
+	hvabs_vcpu_stats_get(g.vcpu(0), &st);
 	EXPECT_EQ((uint64_t)runs, st.exits[HVABS_EXIT_INTR]);
 }
 
@@ -687,7 +687,7 @@ void psci(const Scenario &s, const std::string &backend)
 	EXPECT_EQ(HVABS_EXIT_TYPE_PSCI_POWER_OFF, x->status.exit_type);
 	EXPECT_EQ(0u, x->status.reason_size);
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(g.vm(), &st);
+	hvabs_vm_status_get(g.vm(), &st);
 	EXPECT_EQ(HVABS_VM_EXITED, st.state);
 	EXPECT_EQ((std::vector<uint32_t>{ 0x10000, 0xffffffff }), g.reports());
 }
@@ -727,7 +727,7 @@ void mmio_loop(const Scenario &s, const std::string &backend)
 	EXPECT_EQ(n, count);
 	EXPECT_EQ(std::vector<uint32_t>{ (uint32_t)n }, g.reports());
 	struct hvabs_vcpu_stats st {};
-	hvabs_vcpu_stats(g.vcpu(0), &st);
+	hvabs_vcpu_stats_get(g.vcpu(0), &st);
 	EXPECT_EQ(n, st.dispatched);
 }
 

@@ -69,7 +69,7 @@ TEST_F(FaultTest, IrqfdAssignAtStartFailsTheStart)
 	GY_EXPECT_CODE(HVABS_ENOMEM, hvabs_vm_start(vm_));
 	expect_detail(ENOSPC);
 	struct hvabs_vm_status st;
-	hvabs_vm_status(vm_, &st);
+	hvabs_vm_status_get(vm_, &st);
 	EXPECT_EQ(HVABS_VM_INIT_FAILED, st.state);
 }
 

@@ -54,11 +54,11 @@ TEST_F(RunTest, MmioWriteExitsToTheCallerThenTheGuestPowersOff)
 	EXPECT_EQ(0u, e.vcpu_id);
 	expect_status(v, HVABS_STATUS_EXITED, HVABS_EXIT_TYPE_VM_EXIT);
 	struct hvabs_vm_status st;
-	hvabs_vm_status(vm_, &st);
+	hvabs_vm_status_get(vm_, &st);
 	EXPECT_EQ(HVABS_VM_EXITED, st.state);
 	expect_status(v, HVABS_STATUS_EXITED, HVABS_EXIT_TYPE_VM_EXIT);
 	struct hvabs_vcpu_stats s;
-	hvabs_vcpu_stats(v, &s);
+	hvabs_vcpu_stats_get(v, &s);
 	EXPECT_EQ(1u, s.returned);
 	EXPECT_EQ(1u, s.exits[HVABS_EXIT_MMIO]);
 }
@@ -121,7 +121,7 @@ TEST_F(RunTest, IoHandlersServeInsideRun)
 	EXPECT_EQ(1, dev.reads.load());
 	EXPECT_EQ(0x88u, dev.last_write.load()) << "the handler's read data reached the guest";
 	struct hvabs_vcpu_stats s;
-	hvabs_vcpu_stats(v, &s);
+	hvabs_vcpu_stats_get(v, &s);
 	EXPECT_EQ(2u, s.dispatched);
 	EXPECT_EQ(0u, s.returned);
 	EXPECT_EQ(0u, s.exits[HVABS_EXIT_MMIO]);
@@ -174,7 +174,7 @@ TEST_F(RunTest, GuestCrashIsReportedWithTypeAndReason)
 	ASSERT_EQ(4u, e.status.reason_size);
 	EXPECT_EQ(0, std::memcmp("boom", e.status.reason, 4));
 	struct hvabs_vm_status st;
-	hvabs_vm_status(vm_, &st);
+	hvabs_vm_status_get(vm_, &st);
 	EXPECT_EQ(HVABS_VM_CRASHED, st.state);
 	EXPECT_EQ(HVABS_EXIT_TYPE_HYP_ERROR, st.exit_type);
 	EXPECT_EQ(0, std::memcmp("boom", st.reason, 4));

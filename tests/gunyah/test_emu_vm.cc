@@ -283,7 +283,7 @@ TEST_F(VmTest, StartFailuresLeaveInitFailed)
 			GY_ASSERT_OK(hvabs_vm_boot_set(vm_, &b));
 		}
 		GY_EXPECT_CODE(c.code, hvabs_vm_start(vm_)) << c.what;
-		hvabs_vm_status(vm_, &st);
+		hvabs_vm_status_get(vm_, &st);
 		EXPECT_EQ(HVABS_VM_INIT_FAILED, st.state) << c.what;
 		EXPECT_EQ(starts, hvabs_gunyah_emu_op_count("start")) << c.what << ": no GH_VM_START";
 		hvabs_vm_destroy(vm_);

@@ -251,7 +251,7 @@ protected:
 	{
 		struct hvabs_vcpu_stats s;
 
-		hvabs_vcpu_stats(vcpus_[i], &s);
+		hvabs_vcpu_stats_get(vcpus_[i], &s);
 		return s;
 	}
 

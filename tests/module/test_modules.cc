@@ -84,7 +84,7 @@ protected:
 		EXPECT_EQ(kResultAddr, e->mmio.addr);
 		EXPECT_EQ(n, le_load(e->mmio.data, 8)) << "rings counted by the module's IO handler";
 		struct hvabs_vcpu_stats s {};
-		hvabs_vcpu_stats(vcpu, &s);
+		hvabs_vcpu_stats_get(vcpu, &s);
 		EXPECT_EQ(n + 1, s.dispatched);
 	}
 

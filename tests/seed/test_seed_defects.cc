@@ -204,7 +204,7 @@ TEST_F(SeedDefect, 4_VmWhoseStartFailedIsTornDownCompletely)
 
 	HV_EXPECT_CODE(HVABS_EPERM, sim_.start());
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(vm(), &st);
+	hvabs_vm_status_get(vm(), &st);
 	EXPECT_EQ(HVABS_VM_INIT_FAILED, st.state);
 	int ret = hvabs_vcpu_run(vcpu);
 	if (ret == 0) {
@@ -236,7 +236,7 @@ TEST_F(SeedDefect, 4_VmWhoseBackendStartFailedIsTornDownCompletely)
 	HV_EXPECT_CODE(HVABS_EIO, sim_.start());
 	hvabs_sim_fault_clear();
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(vm(), &st);
+	hvabs_vm_status_get(vm(), &st);
 	EXPECT_EQ(HVABS_VM_INIT_FAILED, st.state);
 	sim_.destroy();
 	EXPECT_EQ(t.populates.load(), t.unpopulates.load());

@@ -220,7 +220,7 @@ TEST_F(ThreadTest, HandlerChurnDuringDispatchLosesAndDuplicatesNoAccess)
 	uint64_t dispatched = 0, returned = 0;
 	for (uint32_t v = 0; v < kVcpus; v++) {
 		struct hvabs_vcpu_stats s {};
-		hvabs_vcpu_stats(vcpus[v], &s);
+		hvabs_vcpu_stats_get(vcpus[v], &s);
 		dispatched += s.dispatched;
 		returned += s.returned;
 	}
@@ -282,7 +282,7 @@ TEST_F(ThreadTest, KickStormOnlyEverYieldsIntrExits)
 		t.join();
 	for (hvabs_vcpu *v : vcpus) {
 		struct hvabs_vcpu_stats s {};
-		hvabs_vcpu_stats(v, &s);
+		hvabs_vcpu_stats_get(v, &s);
 		EXPECT_GT(s.exits[HVABS_EXIT_INTR], 0u);
 		EXPECT_EQ(0u, s.exits[HVABS_EXIT_MMIO] + s.exits[HVABS_EXIT_STATUS]);
 	}

@@ -114,7 +114,7 @@ TEST_F(BackendRules, NullOptionsCreateVmOnBackendFromEnvironment)
 	HV_ASSERT_OK(hvabs_vm_create(&vm2, nullptr));
 	EXPECT_STREQ("sim", hvabs_vm_backend_name(vm2));
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(vm2, &st);
+	hvabs_vm_status_get(vm2, &st);
 	EXPECT_EQ(HVABS_VM_LOAD, st.state);
 	EXPECT_EQ(HVABS_ARCH_NONE, hvabs_vm_arch(vm2));
 	hvabs_vm_destroy(vm2);

@@ -170,7 +170,7 @@ TEST_F(SimRules, EdgeIrqfdMakesLinePendingUntilGuestAcknowledges)
 	e = run(v);
 	EXPECT_EQ(0u, irq_state(5) & HVABS_SIM_IRQ_ACTIVE) << "after EOI";
 	struct hvabs_vcpu_stats s {};
-	hvabs_vcpu_stats(v, &s);
+	hvabs_vcpu_stats_get(v, &s);
 	EXPECT_EQ(1u, s.irqs);
 }
 
@@ -211,7 +211,7 @@ TEST_F(SimRules, CrashedGuestGivesCrashedStatus)
 	ASSERT_EQ(2u, e.status.reason_size);
 	EXPECT_EQ(0xbb, e.status.reason[1]);
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(vm(), &st);
+	hvabs_vm_status_get(vm(), &st);
 	EXPECT_EQ(HVABS_VM_CRASHED, st.state);
 }
 

@@ -329,7 +329,7 @@ TEST_F(BootRules, BlobOutsideMemoryFailsStartWithEINVAL)
 	HV_ASSERT_OK(hvabs_vm_boot_set(vm(), &b));
 	HV_EXPECT_CODE(HVABS_EINVAL, sim_.start());
 	struct hvabs_vm_status st {};
-	hvabs_vm_status(vm(), &st);
+	hvabs_vm_status_get(vm(), &st);
 	EXPECT_EQ(HVABS_VM_INIT_FAILED, st.state);
 	EXPECT_REJECTED(HVABS_ESTATE, sim_.start());
 }

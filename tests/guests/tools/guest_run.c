@@ -472,7 +472,7 @@ static void scenario_echo(const char *file, enum hvabs_arch arch, bool handler)
 	    start(&r)) {
 		expect_exit0(&r, run_vcpu(&r, 0), 0);
 		expect_reports(&r, want, 1);
-		hvabs_vcpu_stats(r.vcpu[0], &st);
+		hvabs_vcpu_stats_get(r.vcpu[0], &st);
 		if (handler && (st.dispatched != 2 || reg != HVABS_GUEST_ECHO_VALUE))
 			fail(name, "dispatched %" PRIu64 " register 0x%x", st.dispatched, reg);
 	}
@@ -632,7 +632,7 @@ static void scenario_fault(const struct fault_want *w)
 		return;
 	if (!run_init(&r) && start(&r)) {
 		s = run_vcpu(&r, 0);
-		hvabs_vm_status(r.vm, &st);
+		hvabs_vm_status_get(r.vm, &st);
 		pc = (uint32_t)le_get(st.reason + 4, 4);
 		if (s != STEP_STOPPED || st.state != HVABS_VM_CRASHED || st.exit_type != w->exit_type ||
 		    st.reason_size != HVABS_GUEST_FAULT_REASON_SIZE || st.reason[0] != w->kind ||
@@ -844,7 +844,7 @@ static void scenario_readonly_ram(const char *file, enum hvabs_arch arch, uint8_
 	    !hv_check(&r, hvabs_vm_vcpu_add(&r.vcpu[0], r.vm, 0), "vcpu_add") && start(&r)) {
 		if (run_vcpu(&r, 0) != STEP_STOPPED)
 			fail(name, "the VM did not stop");
-		hvabs_vm_status(r.vm, &st);
+		hvabs_vm_status_get(r.vm, &st);
 		if (st.state != HVABS_VM_CRASHED || st.reason[0] != HVABS_GUEST_FAULT_DATA ||
 		    st.reason[1] != detail || le_get(st.reason + 4, 4) != pc)
 			fail(name, "state %s kind %u detail 0x%x pc 0x%x", hvabs_vm_state_name(st.state),
@@ -867,7 +867,7 @@ static void scenario_psci(void)
 	if (!run_init(&r) && start(&r)) {
 		if (run_vcpu(&r, 0) != STEP_STOPPED)
 			fail(r.name, "the VM did not stop");
-		hvabs_vm_status(r.vm, &st);
+		hvabs_vm_status_get(r.vm, &st);
 		if (st.state != HVABS_VM_EXITED || st.exit_type != HVABS_EXIT_TYPE_PSCI_POWER_OFF ||
 		    st.reason_size != 0)
 			fail(r.name, "state %s exit type %u reason size %u", hvabs_vm_state_name(st.state),

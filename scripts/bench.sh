@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# scripts/bench.sh: build hvabs-bench (Release, -O2, build/bench), run every case, write bench/results/latest.json and docs/benchmarks.md.
+#
+# Usage: scripts/bench.sh [--smoke]
+#   (no option)  full run (a few minutes on 2 cores): bench/results/latest.json,
+#                docs/benchmarks.md and docs/img/*.png are regenerated.
+#   --smoke      few iterations; writes build/bench/smoke/latest.json (and a
+#                markdown next to it), checks that the JSON is well-formed and
+#                that every case ran. Asserts no timing. Committed files are
+#                left alone.
+# HVABS_BENCH_RUNS: how many times a full run repeats the bench (default 3; each
+#   case reports the run with the middle median).
+# HVABS_BENCH_CMAKE_ARGS: extra configure arguments (e.g. -DHVABS_SIM_UNICORN=OFF).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=$root/build/bench
+mode=full
+case ${1:-} in
+"") ;;
+--smoke) mode=smoke ;;
+*)
+	echo "usage: scripts/bench.sh [--smoke]" >&2
+	exit 2
+	;;
+esac
+
+if [ "$mode" = smoke ]; then
+	out=$build/smoke
+	json=$out/latest.json
+	md=$out/benchmarks.md
+	img=""
+	runs=1
+	smoke=(--hvabs_smoke)
+	command="scripts/bench.sh --smoke"
+else
+	out=$build/full
+	json=$root/bench/results/latest.json
+	md=$root/docs/benchmarks.md
+	img=$root/docs/img
+	runs=${HVABS_BENCH_RUNS:-3}
+	smoke=()
+	command="scripts/bench.sh"
+fi
+rm -rf "$out"
+mkdir -p "$out"
+
+echo "==== bench.sh: configure and build ($build)"
+# shellcheck disable=SC2086 # HVABS_BENCH_CMAKE_ARGS is a list of arguments
+cmake -S "$root" -B "$build" -G Ninja \
+	-DCMAKE_BUILD_TYPE=Release \
+	-DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
+	-DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+	-DHVABS_BUILD_TESTS=ON -DHVABS_BUILD_BENCH=ON \
+	${HVABS_BENCH_CMAKE_ARGS:-} >"$out/configure.log" 2>&1 || {
+	cat "$out/configure.log" >&2
+	exit 1
+}
+cmake --build "$build" --target hvabs-bench -j 2
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+load_before=$(load)
+stat_before=$(head -n 1 /proc/stat)
+bench=$build/bench/hvabs-bench
+export HVABS_BACKEND=sim
+echo "==== bench.sh: run ($mode; load average $load_before)"
+# CPU seconds the bench itself used ("user sys" per process), to tell other jobs' share of the machine.
+TIMEFORMAT='%3U %3S'
+# bench_run DIR NAME FILTER: one hvabs-bench process; its "user sys" CPU seconds go to DIR/cpu-NAME.txt.
+bench_run() {
+	if ! { time "$bench" "${smoke[@]}" --hvabs_raw_dir="$1" --benchmark_filter="$3" \
+		--benchmark_out="$1/gbench-$2.json" --benchmark_out_format=json 2>&3; } 3>&2 2>"$1/cpu-$2.txt"; then
+		cat "$1/cpu-$2.txt" >&2
+		echo "bench.sh: hvabs-bench ($2) failed" >&2
+		exit 1
+	fi
+}
+run_dirs=()
+for i in $(seq 1 "$runs"); do
+	raw=$out/run$i
+	mkdir -p "$raw"
+	run_dirs+=(--run "$raw")
+	echo "==== bench.sh: run $i of $runs"
+	bench_run "$raw" main '-^vms_'
+	# The VM-count cases run in a fresh process so that RSS growth is not hidden by heap reuse.
+	bench_run "$raw" vms '^vms_'
+done
+stat_after=$(head -n 1 /proc/stat)
+load_after=$(load)
+own_cpu=$(cat "$out"/run*/cpu-*.txt | awk '{ s += $1 + $2 } END { print s }')
+
+echo "==== bench.sh: results"
+rc=0
+report=(python3 "$root/bench/report.py" build "${run_dirs[@]}"
+	--json "$json" --md "$md" --command "$command"
+	--load-before "$load_before" --load-after "$load_after"
+	--stat-before "$stat_before" --stat-after "$stat_after" --own-cpu "$own_cpu")
+[ -n "$img" ] && report+=(--img-dir "$img")
+[ "$mode" = smoke ] && report+=(--smoke)
+"${report[@]}" || rc=$?
+python3 "$root/bench/report.py" check "$json" || rc=1
+if [ "$rc" -ne 0 ]; then
+	echo "bench.sh: FAILED (exit $rc): see the messages above" >&2
+	exit "$rc"
+fi
+echo "bench.sh: wrote $json and $md"
