@@ -2,8 +2,12 @@
 /* core/io.c: IO handlers - a copy-on-write sorted table read lock-free by vCPU threads. */
 #include "internal.h"
 
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /*
  * Each address space has an immutable snapshot: a top array of leaves,
@@ -12,11 +16,19 @@
  * publishes the new snapshot, then waits until no vCPU can still read the
  * retired memory before freeing it.
  *
- * Readers announce the generation they read in vcpu->io_gen (a hazard: one
- * seq_cst store per dispatch); a writer that published generation G waits
- * until every vCPU's announcement is 0 (idle) or >= G. A handler callback
- * that updates the table does not wait for its own vCPU (it no longer reads
- * the snapshot once its callback runs).
+ * Readers announce the generation they read in vcpu->io_gen (a hazard),
+ * then read the snapshot pointer; a writer that published generation G
+ * waits until every vCPU's announcement is 0 (idle) or >= G. A handler
+ * callback that updates the table does not wait for its own vCPU (it no
+ * longer reads the snapshot once its callback runs).
+ *
+ * The announcement must be ordered before the pointer load (store-load).
+ * Where membarrier(2) has private expedited barriers, the reader orders
+ * them for the compiler only and the writer, before it reads the
+ * announcements, makes every thread of the process execute a full
+ * barrier (so either the writer sees the announcement, or the reader
+ * sees the new pointer and generation). Elsewhere the reader's store is
+ * seq_cst. The choice is made once, before the first VM exists.
  */
 
 #define IO_LEAF_MAX 64
@@ -54,8 +66,37 @@ struct io_retired {
 /* The vCPU whose handler callback this thread runs (initial-exec: no __tls_get_addr). */
 static _Thread_local struct hvabs_vcpu *io_tls_vcpu __attribute__((tls_model("initial-exec")));
 
+static pthread_once_t io_barrier_once = PTHREAD_ONCE_INIT;
+static bool io_asym; /* readers rely on the writers' membarrier */
+
+static void io_barrier_setup(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+#if defined(__SANITIZE_THREAD__)
+	cmds = -1; /* ThreadSanitizer does not know membarrier's ordering */
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+	cmds = -1;
+#endif
+#endif
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		return;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+		return;
+	io_asym = true;
+}
+
+/* Writer side of the announcement's store-load ordering (see above). */
+static void io_barrier_writer(void)
+{
+	if (io_asym)
+		(void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
 void hvabs__io_init(struct hvabs_vm *vm)
 {
+	(void)pthread_once(&io_barrier_once, io_barrier_setup);
 	atomic_init(&vm->io[0], NULL);
 	atomic_init(&vm->io[1], NULL);
 	atomic_init(&vm->io_gen, 1);
@@ -153,7 +194,8 @@ static inline bool io_match(const struct io_entry *e, uint32_t len, bool is_writ
 static const struct io_entry *io_lookup(const struct hvabs__io_snap *s, uint64_t addr, uint32_t len,
 					bool is_write, uint64_t data)
 {
-	ptrdiff_t li = io_leaf_find(s, addr), ei;
+	/* Most tables have one leaf: no search among leaves. */
+	ptrdiff_t li = s->nleaves == 1 ? (s->first[0] <= addr ? 0 : -1) : io_leaf_find(s, addr), ei;
 	const struct io_leaf *l;
 	uint64_t group;
 
@@ -184,7 +226,7 @@ bool hvabs__io_dispatch(struct hvabs_vcpu *vcpu, enum hvabs_space space, uint64_
 	struct hvabs_vm *vm = vcpu->vm;
 	const struct hvabs__io_snap *s;
 	const struct io_entry *e;
-	struct io_entry ent;
+	void *payload;
 	uint64_t gen;
 	int ret;
 
@@ -192,7 +234,12 @@ bool hvabs__io_dispatch(struct hvabs_vcpu *vcpu, enum hvabs_space space, uint64_
 		return false;
 	gen = atomic_load_explicit(&vm->io_gen, memory_order_acquire);
 	for (;;) {
-		atomic_store_explicit(&vcpu->io_gen, gen, memory_order_seq_cst);
+		if (io_asym) {
+			atomic_store_explicit(&vcpu->io_gen, gen, memory_order_relaxed);
+			atomic_signal_fence(memory_order_seq_cst);
+		} else {
+			atomic_store_explicit(&vcpu->io_gen, gen, memory_order_seq_cst);
+		}
 		s = atomic_load_explicit(&vm->io[space], memory_order_seq_cst);
 		uint64_t g2 = atomic_load_explicit(&vm->io_gen, memory_order_seq_cst);
 		if (g2 == gen)
@@ -200,22 +247,25 @@ bool hvabs__io_dispatch(struct hvabs_vcpu *vcpu, enum hvabs_space space, uint64_
 		gen = g2;
 	}
 	e = s ? io_lookup(s, addr, len, is_write, *data) : NULL;
-	if (!e) {
+	if (!e || atomic_load_explicit(&e->h->dead, memory_order_relaxed)) {
 		atomic_store_explicit(&vcpu->io_gen, 0, memory_order_release);
 		return false;
 	}
-	ent = *e;
-	if (atomic_load_explicit(&ent.h->dead, memory_order_relaxed)) {
-		atomic_store_explicit(&vcpu->io_gen, 0, memory_order_release);
-		return false;
-	}
+	/*
+	 * The callback may update the table, retiring the entry: only what
+	 * the call itself takes is read from it, before the call.
+	 */
+	payload = e->payload;
 	io_tls_vcpu = vcpu;
-	if (is_write)
-		ret = ent.write(vcpu, addr, len, *data & io_mask(len), ent.payload);
-	else {
+	if (is_write) {
+		hvabs_io_write_fn fn = e->write;
+
+		ret = fn(vcpu, addr, len, *data & io_mask(len), payload);
+	} else {
+		hvabs_io_read_fn fn = e->read;
 		uint64_t v = 0;
 
-		ret = ent.read(vcpu, addr, len, &v, ent.payload);
+		ret = fn(vcpu, addr, len, &v, payload);
 		if (ret == 0)
 			*data = v & io_mask(len);
 	}
@@ -285,6 +335,7 @@ static void io_wait_readers(struct hvabs_vm *vm, uint64_t gen)
 	size_t n;
 	struct hvabs_vcpu **vs = hvabs__vm_vcpus(vm, &n);
 
+	io_barrier_writer();
 	for (size_t i = 0; i < n; i++) {
 		struct hvabs_vcpu *v = vs[i];
 		unsigned int spins = 0;

@@ -6,13 +6,20 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 /*
- * Waiting for the other side of the handoff: poll (about 10 us with a 25 ns
- * pause) while the peer is awake on another CPU, then yield the CPU a few
- * times (a peer on the same CPU gets to run), then sleep on the futex.
+ * Waiting for the other side of the handoff: poll for about SIM_SPIN_NS
+ * while the peer is awake (a peer on another CPU answers within it), then
+ * yield the CPU a few times (a peer on the same CPU gets to run), then
+ * sleep on the futex. The poll is bounded by time, not by a count: a pause
+ * takes from a few ns to over 50 ns depending on the CPU, so the count is
+ * calibrated once.
  */
-#define SIM_SPIN 400
+#define SIM_SPIN_NS 1000
+#define SIM_SPIN_MIN 8
+#define SIM_SPIN_MAX 4000
+#define SIM_SPIN_PROBE 64
 #define SIM_YIELDS 4
 
 static uint64_t sim_len_mask(uint32_t len)
@@ -45,12 +52,44 @@ static uint64_t sim_get_le(const uint8_t *src, uint32_t len)
 
 /* ---- handoff ---- */
 
+static uint64_t sim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Pauses in SIM_SPIN_NS, measured on first use (a preempted measurement
+ * only shortens the poll). Racing first uses store similar values.
+ */
+static int sim_spin_count(void)
+{
+	static atomic_int count;
+	int n = atomic_load_explicit(&count, memory_order_relaxed);
+	uint64_t t0, dt;
+
+	if (n)
+		return n;
+	t0 = sim_now_ns();
+	for (n = 0; n < SIM_SPIN_PROBE; n++)
+		sim_cpu_relax();
+	dt = sim_now_ns() - t0;
+	if (!dt)
+		dt = 1;
+	n = (int)((uint64_t)SIM_SPIN_NS * SIM_SPIN_PROBE / dt);
+	n = n < SIM_SPIN_MIN ? SIM_SPIN_MIN : n > SIM_SPIN_MAX ? SIM_SPIN_MAX : n;
+	atomic_store_explicit(&count, n, memory_order_relaxed);
+	return n;
+}
+
 /* Wait until sv->hstate leaves @val; returns the new value. */
 static int sim_handoff_wait(struct sim_vcpu *sv, int val, atomic_int *sleeping, bool spin)
 {
-	int i, s;
+	int i, s, nspin = spin ? sim_spin_count() : 0;
 
-	for (i = 0; spin && i < SIM_SPIN; i++) {
+	for (i = 0; i < nspin; i++) {
 		s = atomic_load_explicit(&sv->hstate, memory_order_acquire);
 		if (s != val)
 			return s;

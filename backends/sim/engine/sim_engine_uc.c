@@ -196,10 +196,22 @@ void sim_eng_access_fault(struct sim_eng *e, uint64_t addr, bool is_write)
 	(void)uc_emu_stop(e->uc);
 }
 
-/* Part of the recorded 8-byte access? 1: the low half (do it whole), 2: the high half. */
-static int eng_wide_part(struct sim_eng *e, uint64_t addr, unsigned size, bool is_write)
+/*
+ * 8-byte MMIO accesses: Unicorn 2.0.x splits them into two 4-byte
+ * callbacks, low half first. A read must know the width at the low half:
+ * a memory hook on the MMIO ranges (reads only) records it. A write
+ * needs no hook: a 4-byte write is held until the next event of the CPU
+ * and merged when that event is the high half (the same instruction
+ * writing the next 4 bytes); otherwise it is issued alone first. Every
+ * later callback, the code and block hooks, the other hooks and the end of
+ * a run issue a held write, so it is served before the next instruction
+ * starts.
+ */
+
+/* Read half of the recorded 8-byte read? 1: the low half (read it whole), 2: the high half. */
+static int eng_wide_part(struct sim_eng *e, uint64_t addr, unsigned size)
 {
-	if (!e->wide.active || e->wide.is_write != is_write || size != 4)
+	if (!e->wide.active || size != 4)
 		return 0;
 	if (addr == e->wide.addr)
 		return 1;
@@ -216,10 +228,27 @@ static void eng_wide_hook(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
 	struct sim_eng *e = ctx;
 
 	(void)uc;
+	(void)type;
+	(void)value;
 	e->wide.active = size == 8;
-	e->wide.is_write = type == UC_MEM_WRITE;
 	e->wide.addr = addr;
-	e->wide.val = (uint64_t)value;
+}
+
+static void eng_write(struct sim_eng *e, uint64_t addr, uint32_t size, uint64_t val)
+{
+	if (hvabs_sim_guest_mmio_write(e->g, addr, size, val))
+		sim_eng_access_fault(e, addr, true);
+}
+
+bool sim_eng_flush_slow(struct sim_eng *e)
+{
+	e->held_write.active = false;
+	eng_write(e, e->held_write.addr, 4, e->held_write.val);
+	if (e->stop != ENG_STOP_FAULT)
+		return true;
+	/* Stopped after the writing instruction: the fault is reported at it. */
+	e->fault_held = true;
+	return false;
 }
 
 static uint64_t eng_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ctx)
@@ -229,7 +258,9 @@ static uint64_t eng_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *
 	uint64_t val = 0;
 
 	(void)uc;
-	switch (eng_wide_part(e, h->base + off, size, false)) {
+	if (!sim_eng_flush(e))
+		return 0;
+	switch (eng_wide_part(e, h->base + off, size)) {
 	case 1:
 		size = 8;
 		break;
@@ -245,39 +276,56 @@ static uint64_t eng_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *
 static void eng_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ctx)
 {
 	struct eng_hole *h = ctx;
+	struct sim_eng *e = h->eng;
+	uint64_t addr = h->base + off;
 
 	(void)uc;
-	switch (eng_wide_part(h->eng, h->base + off, size, true)) {
-	case 1:
-		size = 8;
-		val = h->eng->wide.val;
-		break;
-	case 2:
+	if (e->held_write.active) {
+		if (size == 4 && addr == e->held_write.addr + 4) {
+			e->held_write.active = false;
+			eng_write(e, e->held_write.addr, 8, e->held_write.val | val << 32);
+			return;
+		}
+		if (!sim_eng_flush_slow(e))
+			return;
+	}
+	if (size == 4) {
+		e->held_write.active = true;
+		e->held_write.addr = addr;
+		e->held_write.val = (uint32_t)val;
 		return;
 	}
-	if (hvabs_sim_guest_mmio_write(h->eng->g, h->base + off, size, val))
-		sim_eng_access_fault(h->eng, h->base + off, true);
+	eng_write(e, addr, size, val);
 }
 
 static uint64_t eng_ic_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ctx)
 {
+	struct sim_eng *e = ((struct eng_hole *)ctx)->eng;
+
 	(void)uc;
 	(void)size;
-	return sim_eng_ic_read(((struct eng_hole *)ctx)->eng, off);
+	return sim_eng_flush(e) ? sim_eng_ic_read(e, off) : 0;
 }
 
 static void eng_ic_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ctx)
 {
+	struct sim_eng *e = ((struct eng_hole *)ctx)->eng;
+
 	(void)uc;
 	(void)size;
-	sim_eng_ic_write(((struct eng_hole *)ctx)->eng, off, val);
+	if (sim_eng_flush(e))
+		sim_eng_ic_write(e, off, val);
 }
 
+/* A held write that faults stops the CPU before this instruction, lastpc at the writer. */
 static void eng_code_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *ctx)
 {
+	struct sim_eng *e = ctx;
+
 	(void)uc;
 	(void)size;
-	((struct sim_eng *)ctx)->lastpc = addr;
+	if (sim_eng_flush(e))
+		e->lastpc = addr;
 }
 
 /*
@@ -292,6 +340,8 @@ static void eng_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *ct
 	struct sim_eng *e = ctx;
 
 	(void)size;
+	if (!sim_eng_flush(e))
+		return;
 	if (atomic_load_explicit(&e->notified, memory_order_acquire) ||
 	    (e->irq_masked && e->ops->irq_enabled(e))) {
 		e->stop = ENG_STOP_NOTIFY;
@@ -304,6 +354,8 @@ static void eng_intr_hook(uc_engine *uc, uint32_t intno, void *ctx)
 {
 	struct sim_eng *e = ctx;
 
+	if (!sim_eng_flush(e))
+		return;
 	e->stop = ENG_STOP_EXCEPTION;
 	e->intno = intno;
 	(void)uc_emu_stop(uc);
@@ -318,6 +370,8 @@ static bool eng_mem_event_hook(uc_engine *uc, uc_mem_type type, uint64_t addr, i
 	(void)uc;
 	(void)size;
 	(void)value;
+	if (!sim_eng_flush(e))
+		return false;
 	e->mem_event = true;
 	e->fault_addr = addr;
 	e->fault_write = type == UC_MEM_WRITE_UNMAPPED || type == UC_MEM_WRITE_PROT;
@@ -400,7 +454,7 @@ static uc_err eng_map_hole(struct sim_eng *e, uint64_t base, uint64_t end)
 	e->nr_holes++;
 	err = uc_mmio_map(e->uc, base, end - base, eng_mmio_read, h, eng_mmio_write, h);
 	if (!err)
-		err = uc_hook_add(e->uc, &hook, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+		err = uc_hook_add(e->uc, &hook, UC_HOOK_MEM_READ,
 				  (void *)eng_wide_hook, e, base, end - 1);
 	return err;
 }
@@ -533,8 +587,11 @@ static void eng_uc_error(struct sim_eng *e, uc_err err)
 
 static void eng_after_run(struct sim_eng *e, uc_err err)
 {
+	(void)sim_eng_flush(e);
 	switch (e->stop) {
 	case ENG_STOP_FAULT:
+		if (e->fault_held)
+			e->ops->set_pc(e, e->lastpc);
 		e->ops->data_fault(e, e->fault_addr, e->fault_write);
 		return;
 	case ENG_STOP_EXCEPTION:
@@ -577,6 +634,7 @@ static void eng_loop(struct sim_eng *e)
 		eng_service(e);
 		e->stop = ENG_STOP_NONE;
 		e->mem_event = false;
+		e->fault_held = false;
 		err = uc_emu_start(e->uc, e->ops->resume_pc(e), ENG_UNTIL, 0, 0);
 		eng_after_run(e, err);
 	}

@@ -79,15 +79,21 @@ struct sim_eng {
 	bool irq_masked;
 	/*
 	 * Unicorn 2.0.x splits an 8-byte MMIO access into two 4-byte
-	 * callbacks (low half first); the memory hook records the whole
-	 * access so the callbacks can issue it once.
+	 * callbacks (low half first). Reads: the memory hook records the
+	 * width so the low half reads whole. Writes: a 4-byte write is held
+	 * until the next CPU event and merged with its high half.
 	 */
 	struct {
 		bool active;
-		bool is_write;
 		uint64_t addr;
-		uint64_t val; /* write: the value; read: what the whole read returned */
+		uint64_t val; /* what the whole read returned */
 	} wide;
+	struct {
+		bool active;
+		uint64_t addr;
+		uint64_t val;
+	} held_write;
+	bool fault_held;       /* ENG_STOP_FAULT came from a held write (PC past it) */
 	struct eng_hole *holes;
 	size_t nr_holes;
 	struct eng_hole ic_hole;
@@ -113,6 +119,17 @@ void sim_eng_iar_push(struct sim_eng *e, uint32_t line);
 
 /* Access faulted (resume FAULT): stop at the faulting instruction. */
 void sim_eng_access_fault(struct sim_eng *e, uint64_t addr, bool is_write);
+
+bool sim_eng_flush_slow(struct sim_eng *e);
+
+/*
+ * Issue the held 4-byte MMIO write, if any, before anything else the CPU
+ * does. False when it faulted: the CPU stops, and the caller does nothing.
+ */
+static inline bool sim_eng_flush(struct sim_eng *e)
+{
+	return !e->held_write.active || sim_eng_flush_slow(e);
+}
 
 /* A line is waiting to be taken (arm64 held lines or one routed to the vCPU). */
 static inline bool sim_eng_irq_waiting(struct sim_eng *e)

@@ -411,6 +411,8 @@ static uint32_t x86_in_hook(uc_engine *uc, uint32_t port, int size, void *ctx)
 	uint32_t val = 0;
 
 	(void)uc;
+	if (!sim_eng_flush(e))
+		return 0;
 	if (port == HVABS_GUEST_X86_IC_IAR_PORT)
 		return sim_eng_ic_read(e, HVABS_GUEST_IC_IAR);
 	if (port == HVABS_GUEST_X86_IC_EOIR_PORT)
@@ -425,6 +427,8 @@ static void x86_out_hook(uc_engine *uc, uint32_t port, int size, uint32_t val, v
 	struct sim_eng *e = ctx;
 
 	(void)uc;
+	if (!sim_eng_flush(e))
+		return;
 	if (port == HVABS_GUEST_X86_IC_EOIR_PORT) {
 		sim_eng_ic_write(e, HVABS_GUEST_IC_EOIR, val);
 		return;
