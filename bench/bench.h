@@ -224,6 +224,75 @@ void register_dispatch();
 void register_irq();
 void register_control();
 void register_memory();
+void register_kvm();     /* bench_kvm.cc: nothing (a context note) when kvm is unusable */
+void register_unicorn(); /* bench_unicorn.cc: nothing without Unicorn guests */
+void register_gunyah();  /* bench_gunyah.cc (hvabs-bench-gunyah only): starts the emulator */
+
+/* ---- shared helpers (bench_util.cc) ---- */
+
+/* Take hvabs-bench's own options out of argv; 1 when the program should exit (help). */
+int parse_options(int *argc, char **argv);
+/* Raise RLIMIT_NOFILE's soft limit to the hard limit. */
+void raise_fd_limit();
+
+void sleep_ns(uint64_t ns);
+/* Wait (politely: sleeps after a short spin) until @word reaches @v; false on timeout. */
+bool wait_for(const std::atomic<uint32_t> &word, uint32_t v, uint64_t timeout_ns);
+
+/*
+ * Iterations per second of a pure compute loop on @nthreads threads started
+ * together: the machine's own scaling floor (rate(2) / rate(1) below 2 means
+ * the host did not give the bench two free CPUs).
+ */
+double compute_rate(unsigned nthreads, uint64_t iters);
+
+/*
+ * Floor of interrupt injection: eventfd write -> a thread blocked in read()
+ * wakes; @n samples (ns) in @out. Returns 0, or -1 when eventfd failed.
+ */
+int eventfd_floor(uint32_t n, std::vector<double> &out);
+
+/*
+ * Batch timestamps taken inside a callback (an IO handler, a Unicorn hook):
+ * tick() counts one operation and stamps every @batch-th; samples() turns
+ * consecutive stamps into ns per operation, dropping the first @warmup.
+ */
+struct Stamps {
+	uint32_t batch = 32;
+	uint64_t count = 0;
+	uint64_t limit = UINT64_MAX; /* operations after which the owner stops */
+	std::vector<uint64_t> ts;
+	void reset(uint32_t b, uint64_t lim, size_t nstamps)
+	{
+		batch = b;
+		count = 0;
+		limit = lim;
+		ts.clear();
+		ts.reserve(nstamps + 1);
+	}
+	/* true when the limit is reached */
+	bool tick()
+	{
+		if (++count % batch == 0)
+			ts.push_back(now_ns());
+		return count >= limit;
+	}
+	void samples(std::vector<double> &out, size_t warmup) const
+	{
+		for (size_t i = warmup + 1; i < ts.size(); i++)
+			out.push_back((double)(ts[i] - ts[i - 1]) / batch);
+	}
+};
+
+/*
+ * A backend's cases are not registered (@why: the cause): the note goes to
+ * the benchmark context as <backend>_skipped and to <raw_dir>/skipped.txt
+ * ("backend: why" lines), which bench/report.py turns into a report line.
+ */
+void note_skipped(const std::string &backend, const std::string &why);
+
+/* Publish the record @name stored by an earlier case, or skip when it is missing. */
+void publish_stored(benchmark::State &st, const std::string &name, double seconds);
 
 } /* namespace hb */
 

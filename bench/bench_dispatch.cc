@@ -312,38 +312,6 @@ struct Tput {
 };
 Tput tput;
 
-/*
- * The machine's own floor for the same question: iterations per second of a
- * pure compute loop on 1 and on 2 threads started together. Where this is
- * below 2, the host did not give the bench two free CPUs.
- */
-double compute_rate(unsigned nthreads, uint64_t iters)
-{
-	std::atomic<unsigned> barrier{ 0 };
-	std::vector<uint64_t> t0(nthreads), t1(nthreads);
-	std::vector<std::thread> th;
-
-	for (unsigned k = 0; k < nthreads; k++)
-		th.emplace_back([&, k] {
-			uint64_t x = k + 1;
-
-			barrier.fetch_add(1);
-			while (barrier.load() < nthreads)
-				;
-			t0[k] = now_ns();
-			for (uint64_t i = 0; i < iters; i++) {
-				x = x * 6364136223846793005ull + 1442695040888963407ull;
-				opaque(x);
-			}
-			t1[k] = now_ns();
-		});
-	for (auto &t : th)
-		t.join();
-	uint64_t start = *std::min_element(t0.begin(), t0.end());
-	uint64_t end = *std::max_element(t1.begin(), t1.end());
-	return (double)(iters * nthreads) / ((double)(end - start) * 1e-9);
-}
-
 /* One vCPU taking part in a throughput measurement. */
 struct Lane {
 	Rig *rig;

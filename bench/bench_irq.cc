@@ -12,27 +12,6 @@ namespace {
 constexpr uint32_t kLine = 5;
 constexpr uint64_t kSettleNs = 50000; /* the guest is asleep in wait_irq well before the write */
 
-void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { 0, (long)ns };
-
-	nanosleep(&ts, nullptr);
-}
-
-/* Wait (politely: three threads share two cores) until @word reaches @v. */
-bool wait_for(const std::atomic<uint32_t> &word, uint32_t v, uint64_t timeout_ns)
-{
-	uint64_t end = now_ns() + timeout_ns;
-
-	for (unsigned spins = 0; word.load() < v; spins++) {
-		if (spins > 100)
-			sleep_ns(2000);
-		if (now_ns() > end)
-			return false;
-	}
-	return true;
-}
-
 /* Injector: for each sample, wait for the guest to wait, settle, stamp, write. */
 void inject(GuestCtx *c, hvabs_vcpu *vcpu, int efd, uint32_t n, std::atomic<bool> *stuck)
 {
@@ -54,46 +33,6 @@ void inject(GuestCtx *c, hvabs_vcpu *vcpu, int efd, uint32_t n, std::atomic<bool
 	stuck->store(true);
 	c->abort.store(true);
 	hvabs_vcpu_kick(vcpu);
-}
-
-/*
- * Floor: the same handshake with a plain thread blocked in read() on an
- * eventfd - one kernel wake-up, where the sim path has two (its irqfd
- * thread, then the guest thread).
- */
-double eventfd_floor(uint32_t n, std::vector<double> &out)
-{
-	int efd = eventfd(0, EFD_CLOEXEC);
-	std::atomic<uint64_t> t_raise{ 0 };
-	std::atomic<uint32_t> ready{ 0 }, done{ 0 };
-
-	out.assign(n, 0.0);
-	if (efd < 0)
-		return -1;
-	std::thread reader([&] {
-		uint64_t v;
-
-		for (uint32_t i = 0; i < n; i++) {
-			ready.store(i + 1);
-			if (read(efd, &v, sizeof(v)) != sizeof(v))
-				break;
-			out[i] = (double)(now_ns() - t_raise.load());
-			done.store(i + 1);
-		}
-	});
-	for (uint32_t i = 0; i < n; i++) {
-		const uint64_t one = 1;
-
-		if (!wait_for(ready, i + 1, 5000000000ull))
-			break;
-		sleep_ns(kSettleNs);
-		t_raise.store(now_ns());
-		if (write(efd, &one, sizeof(one)) != sizeof(one) || !wait_for(done, i + 1, 5000000000ull))
-			break;
-	}
-	reader.join();
-	close(efd);
-	return 0;
 }
 
 double floor_cached = -1;

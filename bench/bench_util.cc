@@ -10,6 +10,9 @@
 #include <dirent.h>
 #include <map>
 #include <mutex>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <thread>
 #include <unistd.h>
 
 namespace hb {
@@ -100,6 +103,15 @@ Record stored_get(const std::string &name)
 	auto it = stored.find(name);
 
 	return it == stored.end() ? Record() : it->second;
+}
+
+void publish_stored(benchmark::State &st, const std::string &name, double seconds)
+{
+	auto it = stored.find(name);
+
+	if (it == stored.end())
+		return st.SkipWithError("the case computing this record did not run");
+	publish(st, it->second, seconds);
 }
 
 void reg_stored(const std::string &name)
@@ -275,6 +287,159 @@ int proc_fds()
 		n++;
 	closedir(d);
 	return n - 3; /* ".", ".." and the directory's own fd */
+}
+
+/* ---- options ---- */
+
+namespace {
+
+void usage_extra()
+{
+	fprintf(stderr, "hvabs-bench options (besides Google Benchmark's):\n"
+			"  --hvabs_smoke          few iterations (checks that every case runs)\n"
+			"  --hvabs_raw_dir=DIR    write raw samples to DIR/<case>.txt\n");
+}
+
+} /* namespace */
+
+int parse_options(int *argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--hvabs_smoke"))
+			opts.smoke = true;
+		else if (!strncmp(a, "--hvabs_raw_dir=", 16))
+			opts.raw_dir = a + 16;
+		else if (!strcmp(a, "--hvabs_help"))
+			return usage_extra(), 1;
+		else
+			argv[out++] = argv[i];
+	}
+	*argc = out;
+	return 0;
+}
+
+/* irqfd memory cases and 1,000 VMs need more fds than a default soft limit may allow. */
+void raise_fd_limit()
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+void note_skipped(const std::string &backend, const std::string &why)
+{
+	benchmark::AddCustomContext(backend + "_skipped", why);
+	if (opts.raw_dir.empty())
+		return;
+	FILE *f = fopen((opts.raw_dir + "/skipped.txt").c_str(), "a");
+
+	if (!f)
+		return;
+	fprintf(f, "%s: %s\n", backend.c_str(), why.c_str());
+	fclose(f);
+}
+
+/* ---- waiting, machine floors ---- */
+
+void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+
+	nanosleep(&ts, nullptr);
+}
+
+bool wait_for(const std::atomic<uint32_t> &word, uint32_t v, uint64_t timeout_ns)
+{
+	uint64_t end = now_ns() + timeout_ns;
+
+	for (unsigned spins = 0; word.load() < v; spins++) {
+		if (spins > 100)
+			sleep_ns(2000);
+		if (now_ns() > end)
+			return false;
+	}
+	return true;
+}
+
+double compute_rate(unsigned nthreads, uint64_t iters)
+{
+	std::atomic<unsigned> barrier{ 0 };
+	std::vector<uint64_t> t0(nthreads), t1(nthreads);
+	std::vector<std::thread> th;
+
+	for (unsigned k = 0; k < nthreads; k++)
+		th.emplace_back([&, k] {
+			uint64_t x = k + 1;
+
+			barrier.fetch_add(1);
+			while (barrier.load() < nthreads)
+				;
+			t0[k] = now_ns();
+			for (uint64_t i = 0; i < iters; i++) {
+				x = x * 6364136223846793005ull + 1442695040888963407ull;
+				opaque(x);
+			}
+			t1[k] = now_ns();
+		});
+	for (auto &t : th)
+		t.join();
+	uint64_t start = *std::min_element(t0.begin(), t0.end());
+	uint64_t end = *std::max_element(t1.begin(), t1.end());
+	return (double)(iters * nthreads) / ((double)(end - start) * 1e-9);
+}
+
+/*
+ * The handshake of the irqfd cases with a plain thread blocked in read() on
+ * an eventfd: wait for the reader to wait, settle, stamp, write.
+ */
+int eventfd_floor(uint32_t n, std::vector<double> &out)
+{
+	constexpr uint64_t kSettleNs = 50000;
+	int efd = eventfd(0, EFD_CLOEXEC);
+	std::atomic<uint64_t> t_raise{ 0 };
+	std::atomic<uint32_t> ready{ 0 }, done{ 0 };
+
+	out.assign(n, 0.0);
+	if (efd < 0)
+		return -1;
+	std::thread reader([&] {
+		uint64_t v;
+
+		for (uint32_t i = 0; i < n; i++) {
+			ready.store(i + 1);
+			if (read(efd, &v, sizeof(v)) != sizeof(v))
+				break;
+			out[i] = (double)(now_ns() - t_raise.load());
+			done.store(i + 1);
+		}
+	});
+	for (uint32_t i = 0; i < n; i++) {
+		const uint64_t one = 1;
+
+		if (!wait_for(ready, i + 1, 5000000000ull))
+			break;
+		sleep_ns(kSettleNs);
+		t_raise.store(now_ns());
+		if (write(efd, &one, sizeof(one)) != sizeof(one) || !wait_for(done, i + 1, 5000000000ull))
+			break;
+	}
+	if (done.load() < n) {
+		/* unblock the reader before joining it */
+		const uint64_t one = 1;
+		while (done.load() < n && write(efd, &one, sizeof(one)) == sizeof(one) &&
+		       wait_for(done, done.load() + 1, 100000000ull))
+			;
+	}
+	reader.join();
+	close(efd);
+	return done.load() == n ? 0 : -1;
 }
 
 } /* namespace hb */

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# bench/report.py: turn hvabs-bench's Google Benchmark JSON into latest.json, docs/benchmarks.md and plots (stdlib only).
+# bench/report.py: turn hvabs-bench's and hvabs-bench-gunyah's Google Benchmark JSON into latest.json, docs/benchmarks.md and plots (stdlib only).
 """Usage:
   report.py build --run DIR [--run DIR ...] --json OUT.json [--md OUT.md] [--img-dir DIR]
             [--command CMD] [--load-before L] [--load-after L] [--stat-before LINE]
             [--stat-after LINE] [--own-cpu SECONDS] [--smoke]
-      Each DIR holds one run: gbench-*.json (Google Benchmark output of hvabs-bench)
-      and the raw samples. With several runs, each case's record is taken from the
+      Each DIR holds one run: gbench-*.json (Google Benchmark output of hvabs-bench
+      and hvabs-bench-gunyah), the raw samples and skipped.txt ("backend: why" for
+      backends whose cases did not run). With several runs, each case's record is taken from the
       run with the middle median (all runs' medians are listed in the markdown).
   report.py check OUT.json      validate latest.json's shape (no timing is asserted)
 """
@@ -24,6 +25,79 @@ FIELDS = ["backend", "case", "unit", "median", "p99", "p999", "floor_median", "r
 
 # What each case measures and what its floor/ratio are (longest matching prefix wins).
 CASES = [
+    # ---- sim with Unicorn guests ----
+    ("unicorn_floor_bare_x86_mmio", "the same guest (tests/guests mmio_loop-x86, long mode) on a bare Unicorn instance: uc_mmio_map write callback that only counts", "-", "-"),
+    ("unicorn_floor_bare_arm64_mmio", "the same guest (mmio_loop-arm64) on a bare Unicorn instance: uc_mmio_map write callback that only counts", "-", "-"),
+    ("unicorn_x86_mmio_handler", "sim Unicorn guest (mmio_loop-x86): 32-bit MMIO write to the doorbell, served by a counting IO handler, guest resumes", "unicorn_floor_bare_x86_mmio, same rounds", "median / floor"),
+    ("unicorn_arm64_mmio_handler", "sim Unicorn guest (mmio_loop-arm64): 32-bit store to the doorbell, served by a counting IO handler, guest resumes", "unicorn_floor_bare_arm64_mmio, same rounds", "median / floor"),
+    ("unicorn_floor_eventfd_wakeup_", "eventfd write -> a thread blocked in read() wakes (one kernel wake-up), measured next to the case", "-", "-"),
+    ("unicorn_x86_irqfd_wake", "eventfd write (irqfd) -> halted Unicorn vCPU (irq_edge-x86: sti; hlt) wakes, takes the interrupt, its report reaches an IO handler", "unicorn_floor_eventfd_wakeup_x86", "median / floor"),
+    ("unicorn_arm64_irqfd_wake", "eventfd write (irqfd) -> Unicorn vCPU in WFI (irq_edge-arm64) wakes, takes the IRQ, its report reaches an IO handler", "unicorn_floor_eventfd_wakeup_arm64", "median / floor"),
+    ("unicorn_floor_bare_x86_lifecycle", "a bare Unicorn instance: uc_open, RAM (calloc) and MMIO maps, run mmio_loop-x86 (arg0 0) to its end, uc_close", "-", "-"),
+    ("unicorn_floor_bare_arm64_lifecycle", "the same with mmio_loop-arm64", "-", "-"),
+    ("unicorn_x86_vm_lifecycle", "a sim VM with 1 Unicorn vCPU: create, RAM, boot setup, vCPU, start, run mmio_loop-x86 (arg0 0) to its exit-device write, destroy", "unicorn_floor_bare_x86_lifecycle, same rounds", "median / floor"),
+    ("unicorn_arm64_vm_lifecycle", "the same with mmio_loop-arm64", "unicorn_floor_bare_arm64_lifecycle, same rounds", "median / floor"),
+    ("unicorn_x86_vm_create_start", "part of unicorn_x86_vm_lifecycle: create .. start", "-", "-"),
+    ("unicorn_arm64_vm_create_start", "part of unicorn_arm64_vm_lifecycle: create .. start", "-", "-"),
+    ("unicorn_x86_vm_run_to_exit", "part of unicorn_x86_vm_lifecycle: the two runs (report exit, exit-device exit), incl. the engine's first translation", "-", "-"),
+    ("unicorn_arm64_vm_run_to_exit", "part of unicorn_arm64_vm_lifecycle: the two runs (report exit, exit-device exit)", "-", "-"),
+    ("unicorn_x86_vm_destroy", "part of unicorn_x86_vm_lifecycle: hvabs_vm_destroy", "-", "-"),
+    ("unicorn_arm64_vm_destroy", "part of unicorn_arm64_vm_lifecycle: hvabs_vm_destroy", "-", "-"),
+    # ---- KVM ----
+    ("kvm_floor_raw_mmio_exit", "raw KVM_RUN loop without hvabs (same VM setup as the backend: TSS, PIC+IOAPIC, CPUID, one memslot, real mode): guest MMIO write -> KVM_EXIT_MMIO -> indirect call -> KVM_RUN", "-", "-"),
+    ("kvm_mmio_exit", "the same guest through hvabs: MMIO write exit returned by hvabs_vcpu_run, run again", "kvm_floor_raw_mmio_exit, same rounds", "median / floor"),
+    ("kvm_mmio_handler", "the same guest through hvabs: every MMIO write served by an IO handler inside one hvabs_vcpu_run (stamped in the handler)", "kvm_floor_raw_mmio_exit, same rounds", "median / floor"),
+    ("kvm_floor_raw_pio_exit", "raw KVM_RUN loop: guest 4-byte OUT -> KVM_EXIT_IO -> indirect call -> KVM_RUN", "-", "-"),
+    ("kvm_pio_exit", "the same guest through hvabs: PIO exit returned by hvabs_vcpu_run, run again", "kvm_floor_raw_pio_exit, same rounds", "median / floor"),
+    ("kvm_pio_handler", "the same guest through hvabs: every OUT served by an IO handler inside one hvabs_vcpu_run", "kvm_floor_raw_pio_exit, same rounds", "median / floor"),
+    ("kvm_floor_raw_ioeventfd_doorbell", "raw KVM_IOEVENTFD on the doorbell: guest rounds of 64 doorbell writes + 1 OUT exit, time per write (guest-side throughput)", "-", "-"),
+    ("kvm_ioeventfd_doorbell", "the same guest with the doorbell an hvabs ioeventfd function, rounds returned by hvabs_vcpu_run", "kvm_floor_raw_ioeventfd_doorbell, same rounds", "median / floor"),
+    ("kvm_floor_eventfd_wakeup", "eventfd write -> a thread blocked in read() wakes (one kernel wake-up)", "-", "-"),
+    ("kvm_floor_raw_irqfd_latency", "raw KVM_IRQFD (GSI 5, in-kernel PIC): eventfd write -> guest in hlt takes IRQ5, its handler's OUT reaches the vCPU thread's KVM_RUN", "kvm_floor_eventfd_wakeup", "median / floor"),
+    ("kvm_irqfd_latency", "the same through an hvabs irqfd function and hvabs_vcpu_run", "kvm_floor_raw_irqfd_latency", "median / floor"),
+    ("kvm_floor_raw_throughput_1vcpu", "raw KVM_RUN loop, MMIO write exits per second, one vCPU thread", "-", "-"),
+    ("kvm_floor_raw_throughput_2vcpu", "raw KVM_RUN loops, MMIO write exits per second, two vCPU threads of one VM at once", "-", "-"),
+    ("kvm_throughput_1vcpu", "hvabs, IO-handler-served MMIO exits per second, one vCPU thread", "kvm_floor_raw_throughput_1vcpu", "median / floor"),
+    ("kvm_throughput_2vcpu", "hvabs, IO-handler-served MMIO exits per second, two vCPU threads of one VM at once", "kvm_floor_raw_throughput_2vcpu", "median / floor"),
+    ("kvm_scaling_2vcpu", "1 -> 2 vCPU threads: hvabs 2-vCPU / 1-vCPU throughput (median); floor = raw KVM's own 2 / 1", "raw KVM's 2 / 1", "median / floor"),
+    ("kvm_floor_2thread_scaling", "the machine's own 1 -> 2 thread scaling in the same rounds (pure compute loop)", "-", "-"),
+    ("kvm_floor_raw_vm_create", "raw: open /dev/kvm, KVM_CREATE_VM, TSS, IRQCHIP, memslot, 1 vCPU (CPUID, regs)", "-", "-"),
+    ("kvm_floor_raw_vm_destroy", "raw: munmap + close of the vCPU, VM and /dev/kvm fds", "-", "-"),
+    ("kvm_ctl_vm_create", "hvabs_vm_create (kvm) + RAM + boot setup + vCPU + hvabs_vm_start", "kvm_floor_raw_vm_create", "median / floor"),
+    ("kvm_ctl_vm_destroy", "hvabs_vm_destroy of that VM", "kvm_floor_raw_vm_destroy", "median / floor"),
+    ("kvm_ctl_vcpu_add_remove", "vCPU function add + remove on a RUNNING VM (KVM cannot destroy vCPUs: the backend parks the fd and takes it back)", "-", "-"),
+    ("kvm_floor_raw_irqfd_assign", "raw KVM_IRQFD assign (GSI 5) on a VM with one vCPU", "-", "-"),
+    ("kvm_floor_raw_irqfd_deassign", "raw KVM_IRQFD deassign", "-", "-"),
+    ("kvm_ctl_irqfd_add", "hvabs_vm_irqfd_add on a RUNNING VM", "kvm_floor_raw_irqfd_assign", "median / floor"),
+    ("kvm_ctl_irqfd_remove", "hvabs_function_remove of that irqfd", "kvm_floor_raw_irqfd_deassign", "median / floor"),
+    ("kvm_floor_raw_ioeventfd_assign", "raw KVM_IOEVENTFD assign (MMIO, 4 bytes)", "-", "-"),
+    ("kvm_floor_raw_ioeventfd_deassign", "raw KVM_IOEVENTFD deassign (the kernel waits for an SRCU grace period)", "-", "-"),
+    ("kvm_ctl_ioeventfd_add", "hvabs_vm_ioeventfd_add on a RUNNING VM", "kvm_floor_raw_ioeventfd_assign", "median / floor"),
+    ("kvm_ctl_ioeventfd_remove", "hvabs_function_remove of that ioeventfd", "kvm_floor_raw_ioeventfd_deassign", "median / floor"),
+    # ---- gunyah through the emulator ----
+    ("gunyah_floor_ioctl_roundtrip", "one trapped ioctl (GH_VCPU_MMAP_SIZE) answered by the emulator's supervisor: the seccomp user-notification round trip", "-", "-"),
+    ("gunyah_floor_untrapped_ioctl", "one untrapped ioctl (TCGETS) in the same process: the syscall and BPF filter alone", "-", "-"),
+    ("gunyah_floor_raw_mmio_exit", "raw GH_VCPU_RUN loop (v14 ioctls, own devicetree): emulator callback guest MMIO write -> exit in the run page -> GH_VCPU_RUN", "-", "-"),
+    ("gunyah_mmio_exit", "the same guest through hvabs' gunyah backend: MMIO exit returned by hvabs_vcpu_run, run again", "gunyah_floor_raw_mmio_exit, same rounds", "median / floor"),
+    ("gunyah_mmio_handler", "the same guest through hvabs: every MMIO write served by an IO handler inside one hvabs_vcpu_run", "gunyah_floor_raw_mmio_exit, same rounds", "median / floor"),
+    ("gunyah_floor_raw_ioeventfd_doorbell", "raw GH_FN_IOEVENTFD: guest rounds of 64 doorbell writes + 1 MMIO exit, time per write", "-", "-"),
+    ("gunyah_ioeventfd_doorbell", "the same with an hvabs ioeventfd function", "gunyah_floor_raw_ioeventfd_doorbell, same rounds", "median / floor"),
+    ("gunyah_floor_eventfd_wakeup", "eventfd write -> a thread blocked in read() wakes", "-", "-"),
+    ("gunyah_floor_raw_irqfd_latency", "raw GH_FN_IRQFD (doorbell 5): eventfd write -> guest's wait_irq returns -> its MMIO report exit reaches the VMM's GH_VCPU_RUN", "gunyah_floor_eventfd_wakeup", "median / floor"),
+    ("gunyah_irqfd_latency", "the same through an hvabs irqfd function and hvabs_vcpu_run", "gunyah_floor_raw_irqfd_latency", "median / floor"),
+    ("gunyah_floor_raw_vm_create", "raw: open, GH_CREATE_VM, region, DTB (libfdt), vCPU function, GH_VM_START, run-page mmap", "-", "-"),
+    ("gunyah_floor_raw_vm_destroy", "raw: munmap + close (the emulator's teardown is asynchronous; it is synced outside the timing)", "-", "-"),
+    ("gunyah_ctl_vm_create", "hvabs_vm_create (gunyah) + RAM + vCPU + hvabs_vm_start (generated devicetree)", "gunyah_floor_raw_vm_create", "median / floor"),
+    ("gunyah_ctl_vm_destroy", "hvabs_vm_destroy of that VM", "gunyah_floor_raw_vm_destroy", "median / floor"),
+    ("gunyah_floor_raw_irqfd_add", "raw GH_VM_ADD_FUNCTION irqfd (doorbell in the devicetree) on a RUNNING VM", "-", "-"),
+    ("gunyah_floor_raw_irqfd_remove", "raw GH_VM_REMOVE_FUNCTION irqfd", "-", "-"),
+    ("gunyah_ctl_irqfd_add", "hvabs_vm_irqfd_add on a RUNNING VM (its doorbell in the devicetree)", "gunyah_floor_raw_irqfd_add", "median / floor"),
+    ("gunyah_ctl_irqfd_remove", "hvabs_function_remove of that irqfd", "gunyah_floor_raw_irqfd_remove", "median / floor"),
+    ("gunyah_floor_raw_ioeventfd_add", "raw GH_VM_ADD_FUNCTION ioeventfd on a RUNNING VM", "-", "-"),
+    ("gunyah_floor_raw_ioeventfd_remove", "raw GH_VM_REMOVE_FUNCTION ioeventfd", "-", "-"),
+    ("gunyah_ctl_ioeventfd_add", "hvabs_vm_ioeventfd_add on a RUNNING VM", "gunyah_floor_raw_ioeventfd_add", "median / floor"),
+    ("gunyah_ctl_ioeventfd_remove", "hvabs_function_remove of that ioeventfd", "gunyah_floor_raw_ioeventfd_remove", "median / floor"),
+    # ---- sim callback guests ----
     ("floor_clock_gettime", "one clock_gettime(CLOCK_MONOTONIC): what timing a single operation adds (control-plane cases include it)", "-", "-"),
     ("floor_indirect_call", "indirect call through a function table (IO write signature), timed in the guest thread like a dispatch", "-", "-"),
     ("floor_thread_pingpong", "round trip between two spinning threads through one shared atomic: the floor of a guest->runner->guest handoff", "-", "-"),
@@ -69,6 +143,14 @@ CASES = [
 ]
 
 
+# Backend of each case, by name prefix (the JSON's "backend" field).
+BACKENDS = [("kvm_", "kvm"), ("gunyah_", "gunyah (emulation)"), ("unicorn_", "sim")]
+
+
+def backend_of(case):
+    return next((b for p, b in BACKENDS if case.startswith(p)), "sim")
+
+
 def describe(case):
     best = None
     for prefix, what, floor, ratio in CASES:
@@ -93,17 +175,21 @@ def num(v):
 def load_gbench(paths):
     records, errors, extra, context = [], [], {}, {}
     for path in paths:
-        with open(path) as f:
-            data = json.load(f)
-        context = context or data.get("context", {})
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except ValueError:
+            continue  # no case matched the process's filter (e.g. kvm skipped): Google Benchmark writes nothing
+        for k, v in data.get("context", {}).items():
+            context.setdefault(k, v)
         for b in data.get("benchmarks", []):
             case = b.get("run_name", b.get("name", "")).split("/")[0]
             if b.get("error_occurred"):
                 errors.append((case, b.get("error_message", "")))
-                records.append({"backend": "sim", "case": case, "unit": "", "median": None,
+                records.append({"backend": backend_of(case), "case": case, "unit": "", "median": None,
                                 "p99": None, "p999": None, "floor_median": None, "ratio": None})
                 continue
-            rec = {"backend": "sim", "case": case, "unit": b.get("label", "") or "ns",
+            rec = {"backend": backend_of(case), "case": case, "unit": b.get("label", "") or "ns",
                    "median": num(b.get("median")), "p99": num(b.get("p99")),
                    "p999": num(b.get("p999")), "floor_median": num(b.get("floor_median")),
                    "ratio": num(b.get("ratio"))}
@@ -126,7 +212,36 @@ class Raw:
 
 
 # Cases read together come from one run, the run where the lead case's field is in the middle.
-GROUPS = [(("throughput_", "floor_2thread_scaling"), "throughput_2vcpu", "ratio")]
+# Each case of a measurement made in one go (a case and its floors) is taken from the same run.
+GROUPS = [
+    (("throughput_", "floor_2thread_scaling"), "throughput_2vcpu", "ratio"),
+    (("unicorn_floor_bare_x86_mmio", "unicorn_x86_mmio_handler"), "unicorn_x86_mmio_handler", "ratio"),
+    (("unicorn_floor_bare_arm64_mmio", "unicorn_arm64_mmio_handler"), "unicorn_arm64_mmio_handler", "ratio"),
+    (("unicorn_floor_eventfd_wakeup_x86", "unicorn_x86_irqfd_wake"), "unicorn_x86_irqfd_wake", "median"),
+    (("unicorn_floor_eventfd_wakeup_arm64", "unicorn_arm64_irqfd_wake"), "unicorn_arm64_irqfd_wake", "median"),
+    (("unicorn_x86_vm_", "unicorn_floor_bare_x86_lifecycle"), "unicorn_x86_vm_lifecycle", "median"),
+    (("unicorn_arm64_vm_", "unicorn_floor_bare_arm64_lifecycle"), "unicorn_arm64_vm_lifecycle", "median"),
+    (("kvm_floor_raw_mmio_exit", "kvm_mmio_"), "kvm_mmio_exit", "ratio"),
+    (("kvm_floor_raw_pio_exit", "kvm_pio_"), "kvm_pio_exit", "ratio"),
+    (("kvm_floor_raw_ioeventfd_doorbell", "kvm_ioeventfd_doorbell"), "kvm_ioeventfd_doorbell", "ratio"),
+    (("kvm_floor_eventfd_wakeup", "kvm_floor_raw_irqfd_latency", "kvm_irqfd_latency"), "kvm_irqfd_latency", "ratio"),
+    (("kvm_throughput_", "kvm_scaling_", "kvm_floor_raw_throughput_", "kvm_floor_2thread_scaling"),
+     "kvm_scaling_2vcpu", "ratio"),
+    (("kvm_ctl_vm_", "kvm_floor_raw_vm_"), "kvm_ctl_vm_create", "ratio"),
+    (("kvm_ctl_irqfd_", "kvm_floor_raw_irqfd_assign", "kvm_floor_raw_irqfd_deassign"), "kvm_ctl_irqfd_add", "ratio"),
+    (("kvm_ctl_ioeventfd_", "kvm_floor_raw_ioeventfd_assign", "kvm_floor_raw_ioeventfd_deassign"),
+     "kvm_ctl_ioeventfd_add", "ratio"),
+    (("gunyah_floor_ioctl_roundtrip", "gunyah_floor_untrapped_ioctl"), "gunyah_floor_ioctl_roundtrip", "median"),
+    (("gunyah_floor_raw_mmio_exit", "gunyah_mmio_"), "gunyah_mmio_exit", "ratio"),
+    (("gunyah_floor_raw_ioeventfd_doorbell", "gunyah_ioeventfd_doorbell"), "gunyah_ioeventfd_doorbell", "ratio"),
+    (("gunyah_floor_eventfd_wakeup", "gunyah_floor_raw_irqfd_latency", "gunyah_irqfd_latency"),
+     "gunyah_irqfd_latency", "ratio"),
+    (("gunyah_ctl_vm_", "gunyah_floor_raw_vm_"), "gunyah_ctl_vm_create", "ratio"),
+    (("gunyah_ctl_irqfd_", "gunyah_floor_raw_irqfd_add", "gunyah_floor_raw_irqfd_remove"), "gunyah_ctl_irqfd_add",
+     "ratio"),
+    (("gunyah_ctl_ioeventfd_", "gunyah_floor_raw_ioeventfd_add", "gunyah_floor_raw_ioeventfd_remove"),
+     "gunyah_ctl_ioeventfd_add", "ratio"),
+]
 
 
 def middle_run(cands, field):
@@ -143,7 +258,20 @@ def load_runs(dirs):
         runs.append(load_gbench(paths))
     raw = Raw(dirs, dirs[0])
     records, errors, extra = [], [], {}
-    context = runs[0][3]
+    context = {}
+    for run in runs:
+        for k, v in run[3].items():
+            context.setdefault(k, v)
+    skipped = {}
+    for d in dirs:
+        try:
+            with open(os.path.join(d, "skipped.txt")) as f:
+                for line in f:
+                    backend, _, why = line.strip().partition(": ")
+                    if backend:
+                        skipped.setdefault(backend, why)
+        except OSError:
+            pass
 
     def candidates(case):
         cands = []
@@ -158,7 +286,10 @@ def load_runs(dirs):
         cands = candidates(lead)
         if cands:
             group_run[prefixes] = middle_run(cands, field)
-    for case in [r["case"] for r in runs[0][0]]:
+    order = []
+    for run in runs:
+        order += [r["case"] for r in run[0] if r["case"] not in order]
+    for case in order:
         cands = candidates(case)
         i = next((group_run[p] for p in group_run if case.startswith(p)), None)
         if i is None or not any(c[0] == i for c in cands):
@@ -172,7 +303,7 @@ def load_runs(dirs):
     for n, run in enumerate(runs):
         for case, msg in run[1]:
             errors.append((case, ("run %d: " % (n + 1) if len(runs) > 1 else "") + msg))
-    return records, errors, extra, context, raw
+    return records, errors, extra, context, raw, skipped
 
 
 def check(records):
@@ -216,7 +347,7 @@ def fmt(v, unit=""):
             return "%.1f KiB" % (v / 1024)
         return "%.0f B" % v if abs(v - round(v)) < 0.05 else "%.1f B" % v
     if unit == "x":
-        return "%.2f×" % v
+        return "%.3f×" % v if abs(v) < 10 else "%.1f×" % v
     if abs(v) >= 100:
         return "%.0f" % v
     return "%.2f" % v
@@ -260,13 +391,20 @@ def machine():
             mem = "%.1f GiB" % (int(f.readline().split()[1]) / (1 << 20))
     except (OSError, ValueError, IndexError):
         pass
+    nested = False
+    try:
+        with open("/proc/cpuinfo") as f:
+            nested = any(l.startswith("flags") and " hypervisor" in l for l in f)
+    except OSError:
+        pass
     clock = ""
     try:
         with open("/sys/devices/system/clocksource/clocksource0/current_clocksource") as f:
             clock = f.read().strip()
     except OSError:
         pass
-    return {"nproc": nproc, "cpu": cpu, "kernel": platform.release(), "mem": mem, "clocksource": clock}
+    return {"nproc": nproc, "cpu": cpu, "kernel": platform.release(), "mem": mem, "clocksource": clock,
+            "nested": nested}
 
 
 # ---- targets ----
@@ -280,7 +418,9 @@ def free_note(by):
     return "; over the rounds with two free CPUs only: %.2f× (`throughput_2vcpu_free_cpus`)" % r["median"]
 
 
-def target_rows(by, raw):
+def target_rows(by, raw, skipped=None):
+    skipped = skipped or {}
+
     def get(case, field):
         r = by.get(case)
         return None if r is None else r[field]
@@ -289,14 +429,21 @@ def target_rows(by, raw):
 
     def add(what, case, field, op, limit, unit, note=""):
         v = get(case, field)
+        backend = backend_of(case)
         if v is None:
             status = "NOT MEASURED"
+            why = skipped.get(backend) or (skipped.get("sim (Unicorn guests)") if case.startswith("unicorn_") else None)
+            if why:
+                note = "skipped: " + why
         elif (op == "<=" and v <= limit) or (op == ">=" and v >= limit):
             status = "met"
         else:
             status = "**MISSED**"
         shown = fmt(v, unit)
-        rows.append((what, "`%s` %s" % (case, field), shown, "%s %s" % (op, fmt(limit, unit)), status, note))
+        if case.startswith("unicorn_"):
+            backend = "sim (Unicorn guests)"
+        rows.append((what, "`%s` %s" % (case, field), shown, "%s %s" % (op, fmt(limit, unit)), status, note,
+                     backend))
 
     add("Callback-guest MMIO dispatch, 1 handler (median)", "dispatch_fixed_h1", "median", "<=", 25, "ns")
     add("Same with 100,000 handlers, one of them hit (median ÷ 1-handler median)",
@@ -318,6 +465,36 @@ def target_rows(by, raw):
     add("1 → 2 vCPU threads dispatching at once (throughput ratio)", "throughput_2vcpu", "ratio", ">=", 1.8, "x",
         "" if m is None else "%sthe machine's own 2-thread scaling in the same rounds (`floor_2thread_scaling`): %.2f×%s" % (
             "inconclusive in this run, the bench did not get two free CPUs: " if m < 1.8 else "", m, free_note(by)))
+
+    # sim with Unicorn guests
+    for arch in ("x86", "arm64"):
+        add("Unicorn-guest (%s) MMIO write served by an IO handler ÷ bare Unicorn uc_mmio_map loop (median)" % arch,
+            "unicorn_%s_mmio_handler" % arch, "ratio", "<=", 1.5, "x",
+            "%s vs %s per write" % (fmt(get("unicorn_%s_mmio_handler" % arch, "median"), "ns"),
+                                    fmt(get("unicorn_floor_bare_%s_mmio" % arch, "median"), "ns")))
+    for arch in ("x86", "arm64"):
+        add("HLT/WFI-ed Unicorn vCPU (%s) woken by irqfd: eventfd write → handler report (median)" % arch,
+            "unicorn_%s_irqfd_wake" % arch, "median", "<=", 50000, "ns")
+    for arch in ("x86", "arm64"):
+        add("sim VM with 1 Unicorn vCPU (%s): create, start, run to its exit, destroy (median)" % arch,
+            "unicorn_%s_vm_lifecycle" % arch, "median", "<=", 5e6, "ns",
+            "bare Unicorn instance doing the same: %s" % fmt(get("unicorn_%s_vm_lifecycle" % arch, "floor_median"), "ns"))
+
+    # KVM
+    def per_exit(case):
+        return "%s vs raw %s per exit" % (fmt(get(case, "median"), "ns"), fmt(get(case, "floor_median"), "ns"))
+
+    add("KVM MMIO exit returned to the caller ÷ raw KVM_RUN loop (median per exit)", "kvm_mmio_exit", "ratio",
+        "<=", 1.03, "x", per_exit("kvm_mmio_exit"))
+    add("KVM MMIO exit served by an IO handler ÷ raw KVM_RUN loop (median per exit)", "kvm_mmio_handler", "ratio",
+        "<=", 1.03, "x", per_exit("kvm_mmio_handler"))
+    add("KVM PIO exit returned to the caller ÷ raw KVM_RUN loop (median per exit)", "kvm_pio_exit", "ratio",
+        "<=", 1.03, "x", per_exit("kvm_pio_exit"))
+    add("KVM PIO exit served by an IO handler ÷ raw KVM_RUN loop (median per exit)", "kvm_pio_handler", "ratio",
+        "<=", 1.03, "x", per_exit("kvm_pio_handler"))
+    add("KVM ioeventfd doorbell through hvabs ÷ raw KVM_IOEVENTFD (median per write)", "kvm_ioeventfd_doorbell",
+        "ratio", "<=", 1.05, "x", "%s vs raw %s per write" % (fmt(get("kvm_ioeventfd_doorbell", "median"), "ns"),
+                                                             fmt(get("kvm_ioeventfd_doorbell", "floor_median"), "ns")))
     return rows
 
 
@@ -331,15 +508,17 @@ def read_samples(raw, case):
         return []
 
 
-def write_cdf(raw, case, path, points=2000):
+def write_cdf(raw, case, path, points=2000, clip=1.0):
+    """CDF points of @case's samples up to quantile @clip."""
     v = read_samples(raw, case)
     if not v:
         return False
-    step = max(1, len(v) // points)
+    last = max(1, int(math.ceil(clip * len(v))))
+    step = max(1, last // points)
     with open(path, "w") as f:
-        for i in range(0, len(v), step):
+        for i in range(0, last, step):
             f.write("%g %g\n" % (v[i], (i + 1) / len(v)))
-        f.write("%g 1\n" % v[-1])
+        f.write("%g %g\n" % (v[last - 1], last / len(v)))
     return True
 
 
@@ -351,26 +530,31 @@ def plots(by, raw, img_dir):
     os.makedirs(img_dir, exist_ok=True)
     made, scripts = [], []
 
-    def cdf_plot(name, title, cases, xlabel):
+    def cdf_plot(name, title, cases, xlabel, logx=True, clip=1.0):
         series = []
         for c in cases:
             dat = os.path.join(raw.work, "cdf_%s.dat" % c)
-            if write_cdf(raw, c, dat):
-                series.append("'%s' using 1:2 with lines lw 2 title '%s'" % (dat, c))
+            if write_cdf(raw, c, dat, clip=clip):
+                # floors dashed, so that each case and its floor read as a pair
+                series.append("'%s' using 1:2 with lines lw 2%s title '%s'" % (
+                    dat, " dt 2" if "floor" in c else "", c))
         if not series:
             return
         out = os.path.join(img_dir, name)
-        scripts.append("""set terminal pngcairo noenhanced size 900,540 font ',10'
+        scripts.append("""set terminal pngcairo noenhanced size %s font ',10'
 set output '%s'
 set title '%s'
-set logscale x
+%s
 set xlabel '%s'
 set ylabel 'fraction of samples'
-set key bottom right
+%s
 set grid
 plot %s
 unset logscale x
-""" % (out, title, xlabel, ", \\\n     ".join(series)))
+""" % ("1200,540" if len(series) > 6 else "900,540", out, title.replace("'", "''"),
+       "set logscale x" if logx else "unset logscale x", xlabel,
+       "set key outside right top" if len(series) > 6 else "set key inside bottom right",
+       ", \\\n     ".join(series)))
         made.append(name)
 
     cdf_plot("dispatch_latency_cdf.png", "sim callback guest: per-access latency (CDF of 64-access batch means)",
@@ -382,6 +566,85 @@ unset logscale x
     cdf_plot("control_plane_cdf.png", "sim control plane: per-operation latency (CDF)",
              ["ctl_user_fn_add_remove", "ctl_io_handler_add_remove_h1", "ctl_ioeventfd_add_remove",
               "ctl_vcpu_add_remove", "ctl_irqfd_add_remove", "vm_create", "vm_destroy_1vcpu"], "ns (log)")
+
+    cdf_plot("unicorn_mmio_latency_cdf.png",
+             "sim with Unicorn guests: MMIO write served by an IO handler vs bare Unicorn (CDF of 64-write batch means)",
+             ["unicorn_floor_bare_x86_mmio", "unicorn_x86_mmio_handler", "unicorn_floor_bare_arm64_mmio",
+              "unicorn_arm64_mmio_handler"], "ns per write (samples up to p99)", logx=False, clip=0.99)
+    cdf_plot("unicorn_irqfd_wake_cdf.png", "sim with Unicorn guests: eventfd write -> halted vCPU reports (CDF)",
+             ["unicorn_floor_eventfd_wakeup_x86", "unicorn_x86_irqfd_wake", "unicorn_floor_eventfd_wakeup_arm64",
+              "unicorn_arm64_irqfd_wake"], "ns (log)")
+    cdf_plot("kvm_exit_latency_cdf.png", "kvm: per-exit latency, raw KVM_RUN loop vs hvabs (CDF of 32-exit batch means)",
+             ["kvm_floor_raw_mmio_exit", "kvm_mmio_exit", "kvm_mmio_handler", "kvm_floor_raw_pio_exit",
+              "kvm_pio_exit", "kvm_pio_handler"], "ns per exit (samples up to p99)", logx=False, clip=0.99)
+    cdf_plot("kvm_ioeventfd_doorbell_cdf.png",
+             "kvm: ioeventfd doorbell, raw KVM_IOEVENTFD vs hvabs (CDF of 64-write round means)",
+             ["kvm_floor_raw_ioeventfd_doorbell", "kvm_ioeventfd_doorbell"], "ns per doorbell write (samples up to p99)",
+             logx=False, clip=0.99)
+    cdf_plot("kvm_irqfd_latency_cdf.png", "kvm: eventfd write -> guest interrupt handler's report reaches the VMM (CDF)",
+             ["kvm_floor_eventfd_wakeup", "kvm_floor_raw_irqfd_latency", "kvm_irqfd_latency"], "ns (log)")
+    cdf_plot("kvm_control_plane_cdf.png", "kvm control plane: raw ioctls vs hvabs, per operation (CDF)",
+             ["kvm_ctl_vcpu_add_remove", "kvm_floor_raw_irqfd_assign", "kvm_ctl_irqfd_add",
+              "kvm_floor_raw_irqfd_deassign", "kvm_ctl_irqfd_remove", "kvm_floor_raw_ioeventfd_assign",
+              "kvm_ctl_ioeventfd_add", "kvm_floor_raw_ioeventfd_deassign", "kvm_ctl_ioeventfd_remove",
+              "kvm_floor_raw_vm_create", "kvm_ctl_vm_create", "kvm_floor_raw_vm_destroy", "kvm_ctl_vm_destroy"],
+             "ns (log)")
+    cdf_plot("gunyah_latency_cdf.png", "gunyah (emulation): raw /dev/gunyah ioctls vs hvabs (CDF; emulator costs, not Gunyah costs)",
+             ["gunyah_floor_ioctl_roundtrip", "gunyah_floor_raw_mmio_exit", "gunyah_mmio_exit", "gunyah_mmio_handler",
+              "gunyah_floor_raw_ioeventfd_doorbell", "gunyah_ioeventfd_doorbell", "gunyah_floor_raw_irqfd_latency",
+              "gunyah_irqfd_latency"], "ns (log)")
+    cdf_plot("gunyah_control_plane_cdf.png", "gunyah (emulation) control plane: raw ioctls vs hvabs (CDF)",
+             ["gunyah_floor_raw_irqfd_add", "gunyah_ctl_irqfd_add", "gunyah_floor_raw_irqfd_remove",
+              "gunyah_ctl_irqfd_remove", "gunyah_floor_raw_ioeventfd_add", "gunyah_ctl_ioeventfd_add",
+              "gunyah_floor_raw_ioeventfd_remove", "gunyah_ctl_ioeventfd_remove", "gunyah_floor_raw_vm_create",
+              "gunyah_ctl_vm_create", "gunyah_floor_raw_vm_destroy", "gunyah_ctl_vm_destroy"], "ns (log)")
+
+    # 1 -> 2 vCPU threads on each backend: throughput medians (sim: accesses, kvm: exits)
+    dat = os.path.join(raw.work, "vcpu_scaling.dat")
+    series = [("sim callback guest (Maccess/s)", "throughput_1vcpu", "throughput_2vcpu"),
+              ("kvm raw KVM_RUN (Mexit/s, right axis)", "kvm_floor_raw_throughput_1vcpu", "kvm_floor_raw_throughput_2vcpu"),
+              ("kvm hvabs, handler-served (Mexit/s, right axis)", "kvm_throughput_1vcpu", "kvm_throughput_2vcpu")]
+    cols = []
+    for title, one, two in series:
+        a, b = (by.get(one) or {}).get("median"), (by.get(two) or {}).get("median")
+        cols.append((title, a, b))
+    if any(a is not None for _, a, _ in cols):
+        with open(dat, "w") as fo:
+            for n, k in ((1, 1), (2, 2)):
+                fo.write("%d %s\n" % (n, " ".join("NaN" if (c[k] is None) else str(c[k]) for c in cols)))
+        out = os.path.join(img_dir, "vcpu_scaling.png")
+        m1 = (by.get("floor_2thread_scaling") or {}).get("median")
+        m2 = (by.get("kvm_floor_2thread_scaling") or {}).get("median")
+        note = "machine 2/1 threads: sim %s, kvm %s" % (
+            "%.2fx" % m1 if m1 is not None else "-", "%.2fx" % m2 if m2 is not None else "-")
+        plot = []
+        for k, (title, a1, a2) in enumerate(cols):
+            if a1 is None and a2 is None:
+                continue
+            plot.append("'%s' using 1:%d%s with linespoints lw 2 title '%s'" % (
+                dat, k + 2, " axes x1y2" if k else "", title))
+        kvm = any(c[1] is not None for c in cols[1:])
+        scripts.append("""set terminal pngcairo noenhanced size 900,540 font ',10'
+set output '%s'
+set title '1 -> 2 vCPU threads, throughput medians; %s'
+set xlabel 'vCPU threads'
+set xtics 1
+set xrange [0.8:2.2]
+set ylabel 'sim: 10^6 accesses / s'
+%s
+set ytics nomirror
+set key bottom right
+set grid
+set datafile missing 'NaN'
+set key inside bottom right
+plot %s
+unset y2tics
+unset y2label
+set ytics mirror
+set xtics autofreq
+set autoscale x
+""" % (out, note, "set y2label 'kvm: 10^6 exits / s'\nset y2tics" if kvm else "", ", \\\n     ".join(plot)))
+        made.append("vcpu_scaling.png")
 
     # handler scaling: medians and p99 vs N
     dat = os.path.join(raw.work, "handler_scaling.dat")
@@ -465,7 +728,8 @@ unset logscale
     if scripts:
         script = os.path.join(raw.work, "plots.gp")
         with open(script, "w") as f:
-            f.write("\n".join(scripts))
+            # reset: no setting (key placement, log scales) leaks from one plot into the next
+            f.write("\n".join("reset\n" + sc for sc in scripts))
         res = subprocess.run([gp, script], capture_output=True, text=True)
         if res.returncode != 0:
             sys.stderr.write("report.py: gnuplot failed:\n" + res.stderr)
@@ -476,15 +740,31 @@ unset logscale
 # ---- markdown ----
 
 SECTIONS = [
-    ("Dispatch: guest access served by an IO handler (sim callback guest)",
+    ("sim: dispatch, guest access served by an IO handler (callback guest)",
      ("floor_clock_gettime", "floor_indirect_call", "dispatch_", "floor_thread_pingpong", "access_no_handler")),
-    ("Throughput: 1 → 2 vCPU threads dispatching at once", ("throughput_", "floor_2thread_scaling")),
-    ("irqfd injection latency", ("floor_eventfd_wakeup", "irqfd_")),
-    ("Control plane", ("ctl_", "vm_")),
-    ("Memory per function instance (counting allocator via hvabs_set_allocator)", ("mem_",)),
-    ("1 → 1,000 VMs in one process", ("vms_",)),
+    ("sim: throughput, 1 → 2 vCPU threads dispatching at once", ("throughput_", "floor_2thread_scaling")),
+    ("sim: irqfd injection latency", ("floor_eventfd_wakeup", "irqfd_")),
+    ("sim: control plane", ("ctl_", "vm_")),
+    ("sim: memory per function instance (counting allocator via hvabs_set_allocator)", ("mem_",)),
+    ("sim: 1 → 1,000 VMs in one process", ("vms_",)),
+    ("sim with Unicorn guests: MMIO writes to an IO handler vs a bare Unicorn loop",
+     ("unicorn_floor_bare_x86_mmio", "unicorn_floor_bare_arm64_mmio", "unicorn_x86_mmio", "unicorn_arm64_mmio")),
+    ("sim with Unicorn guests: irqfd wake-up of a halted vCPU", ("unicorn_floor_eventfd", "unicorn_x86_irqfd",
+                                                                 "unicorn_arm64_irqfd")),
+    ("sim with Unicorn guests: VM lifecycle", ("unicorn_",)),
+    ("kvm: exits through hvabs vs a raw KVM_RUN loop (data plane)",
+     ("kvm_floor_raw_mmio", "kvm_mmio_", "kvm_floor_raw_pio", "kvm_pio_", "kvm_floor_raw_ioeventfd_doorbell",
+      "kvm_ioeventfd_doorbell")),
+    ("kvm: irqfd injection latency", ("kvm_floor_eventfd", "kvm_floor_raw_irqfd_latency", "kvm_irqfd_latency")),
+    ("kvm: 1 → 2 vCPU threads (IO-handler-served MMIO exits)", ("kvm_throughput_", "kvm_floor_raw_throughput_",
+                                                                 "kvm_scaling_", "kvm_floor_2thread")),
+    ("kvm: control plane (reported separately: KVM's own deassign paths dominate)", ("kvm_",)),
+    ("gunyah (emulation): exits, ioeventfd and irqfd through hvabs vs raw /dev/gunyah ioctls",
+     ("gunyah_floor_ioctl", "gunyah_floor_untrapped", "gunyah_floor_raw_mmio", "gunyah_mmio_",
+      "gunyah_floor_raw_ioeventfd_doorbell", "gunyah_ioeventfd_doorbell", "gunyah_floor_eventfd",
+      "gunyah_floor_raw_irqfd_latency", "gunyah_irqfd_latency")),
+    ("gunyah (emulation): control plane", ("gunyah_",)),
 ]
-
 
 def sizes_table(raw, case):
     try:
@@ -504,7 +784,7 @@ def sizes_table(raw, case):
     return ", ".join(parts)
 
 
-def markdown(records, errors, extra, context, info, args, targets, made, raw):
+def markdown(records, errors, extra, context, info, args, targets, made, raw, skipped=None):
     by = {r["case"]: r for r in records}
     out = []
     w = out.append
@@ -512,9 +792,26 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw):
     w("")
     w("<!-- Generated by scripts/bench.sh (bench/report.py); edit those, not this file. -->")
     w("")
-    w("Backend: **sim** (in-process simulator, callback guests). Every figure below was measured in one run of")
+    skipped = skipped or {}
+    backends = sorted({r["backend"] for r in records if r["median"] is not None})
+    w("Backends: %s. Every figure below was measured in one run of" % ", ".join("**%s**" % b for b in backends))
     w("`%s` on %s UTC; raw results: [`bench/results/latest.json`](../bench/results/latest.json)." % (
         args.command, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")))
+    w("")
+    w("- **sim**: the in-process simulator, with callback guests (host functions) and with Unicorn guests")
+    w("  (real x86 / arm64 machine code, `unicorn_*` cases).")
+    if "kvm" in backends:
+        w("- **kvm**: /dev/kvm%s. Each figure is set against the bench's own raw KVM_RUN loop in the same run." % (
+            " (nested virtualization: this machine is itself a VM, so every exit also goes through the outer"
+            " hypervisor)" if info.get("nested") else ""))
+    if "gunyah (emulation)" in backends:
+        w("- **gunyah (emulation)**: the gunyah backend through `libhvabs-gunyah-emu.so`, the /dev/gunyah ABI")
+        w("  emulator (seccomp user notification; guests are emulator callback guests on a private sim VM), ABI %s," % (
+            context.get("gunyah_abi", "v14")))
+        w("  in its own process. **These are the emulator's costs, not Gunyah's**: each trapped ioctl is a")
+        w("  round trip through the emulator's supervisor thread (`gunyah_floor_ioctl_roundtrip`).")
+    for backend, why in sorted(skipped.items()):
+        w("- **%s: skipped** — %s." % (backend, why))
     w("")
     w("## Machine")
     w("")
@@ -542,15 +839,16 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw):
     if busy:
         w("")
         w("**Other jobs used the machine during this run** (see above): the cases that need both CPUs")
-        w("at once (`access_no_handler`, `throughput_2vcpu`, the irqfd latencies) suffer most;")
-        w("`floor_2thread_scaling` shows how much of the second CPU the bench actually got.")
+        w("at once (`access_no_handler`, `throughput_2vcpu`, `kvm_throughput_2vcpu`, the irqfd latencies) suffer")
+        w("most; `floor_2thread_scaling` / `kvm_floor_2thread_scaling` show how much of the second CPU the bench")
+        w("actually got.")
     w("")
     w("## Targets")
     w("")
-    w("| target | case | measured | limit | status | note |")
-    w("|---|---|---|---|---|---|")
-    for what, case, shown, limit, status, note in targets:
-        w("| %s | %s | %s | %s | %s | %s |" % (what, case, shown, limit, status, note))
+    w("| backend | target | case | measured | limit | status | note |")
+    w("|---|---|---|---|---|---|---|")
+    for what, case, shown, limit, status, note, backend in targets:
+        w("| %s | %s | %s | %s | %s | %s | %s |" % (backend, what, case, shown, limit, status, note))
     w("")
     missed = [t for t in targets if t[4] != "met"]
     if missed:
@@ -569,7 +867,7 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw):
     if len(raw.dirs) > 1:
         w("- The bench ran %d times back to back; each case's record (median, p99, p99.9, floor, ratio) is" % len(raw.dirs))
         w("  the one of the run with the middle median, and the tables list every run's median.")
-    w("- Guest-side latencies are timed **inside the guest** (the sim guest thread): the guest times batches")
+    w("- sim callback-guest latencies are timed **inside the guest** (the sim guest thread): the guest times batches")
     w("  of accesses with `clock_gettime(CLOCK_MONOTONIC)` (64 per batch for handler-served accesses and the")
     w("  floor, 16 for runner round trips) and records each batch mean; median / p99 / p99.9 are nearest-rank")
     w("  percentiles **of those batch means** (a batch mean hides single-access outliers shorter than the")
@@ -580,15 +878,35 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw):
     w("  needs two wake-ups in sim: its irqfd thread, then the guest thread).")
     w("- Control-plane operations are timed one by one (`clock_gettime` around each call or pair; its cost,")
     w("  `floor_clock_gettime`, is included).")
-    w("- Every bench VM is a sim VM with callback guests and one 4 KiB library-owned RAM region (a VM needs")
-    w("  a region to start).")
+    w("- Every sim callback-guest bench VM has one 4 KiB library-owned RAM region (a VM needs a region to")
+    w("  start).")
     w("- Memory: `hvabs_set_allocator` installs a counting allocator (a 16-byte header keeps each block's size,")
     w("  so `realloc` is exact); bytes per instance = (live bytes after adding N instances − before) / N.")
     w("  Bytes the OS holds outside the allocator (guest thread stacks, epoll registrations) are reported")
     w("  separately where the bench can see them (RSS / address space from /proc/self/statm).")
-    w("- Units: `ns` per operation, `bytes`, `Maccess/s` (10⁶ handler-served accesses per second), `fds`.")
+    w("- Units: `ns` per operation, `bytes`, `Maccess/s` (10⁶ handler-served accesses per second), `Mexit/s`")
+    w("  (10⁶ exits per second), `fds`, `x` (a ratio).")
     w("- `floor_median` is the floor's median from the same run; `ratio` is median ÷ floor, except where the")
     w("  table says otherwise (dispatch: ÷ the 1-handler median; throughput: 2 vCPUs ÷ 1 vCPU).")
+    w("- **sim with Unicorn guests** (`unicorn_*`): the guest programs of `tests/guests` (`mmio_loop-*`,")
+    w("  `irq_edge-*`). MMIO writes are stamped every 64 writes **inside the IO handler** (sim) and inside the")
+    w("  `uc_mmio_map` write callback of a bare Unicorn instance running the same binary (the floor); 8")
+    w("  alternating rounds of 64,000 writes each, 10 % warm-up batches of each round dropped. irqfd wake-up:")
+    w("  the guest waits in HLT / WFI with interrupts on; 100 µs after its last report the bench stamps and")
+    w("  writes the irqfd's eventfd; the sample ends in the IO handler that receives the guest's report.")
+    w("- **kvm** (`kvm_*`): small real-mode guests (`bench/guests/kvm_*.s`, assembled at build time). The floor")
+    w("  is the bench's own loop on `<linux/kvm.h>` with the backend's VM setup (TSS address, in-kernel PIC +")
+    w("  IOAPIC, supported CPUID, one memslot, real-mode entry), so raw and hvabs differ by hvabs alone.")
+    w("  Exits are timed **from the VMM side** in batches of 32: around `KVM_RUN` / `hvabs_vcpu_run` calls")
+    w("  (exits returned to the caller), or stamped every 32nd call inside the IO handler (exits served by")
+    w("  a handler: one `hvabs_vcpu_run` serves them all). Raw, returned and served alternate in rounds")
+    w("  (60 rounds of 32 batches), so all three see the same load. The ioeventfd doorbell is guest-side")
+    w("  throughput: rounds of 64 doorbell writes ended by one OUT exit, time per round ÷ 64. irqfd: the")
+    w("  vCPU thread waits in the guest's `hlt`; 100 µs after the previous report the bench stamps and writes")
+    w("  the eventfd; the sample ends when the guest's handler's OUT reaches the vCPU thread.")
+    w("  Control-plane pairs alternate which of raw / hvabs goes first.")
+    w("- **gunyah (emulation)** (`gunyah_*`): the floor speaks the v14 ioctls directly (its own devicetree")
+    w("  with libfdt); exits are batched by 8 (each is a supervisor round trip of tens of µs).")
     w("")
     placed = set()
     for title, prefixes in SECTIONS:
@@ -660,6 +978,12 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw):
     w("scripts/bench.sh --smoke  # a few iterations; checks the JSON's shape only (CI)")
     w("```")
     w("")
+    w("Per run, bench.sh starts five processes: `hvabs-bench` for the sim callback-guest cases, the VM-count")
+    w("cases (fresh process: RSS), the Unicorn cases and the KVM cases, then `hvabs-bench-gunyah`, which")
+    w("installs the emulator's seccomp filter (it cannot be removed, so no other case shares that process).")
+    w("Without a usable /dev/kvm the KVM cases are not registered and the report says why; the same for the")
+    w("gunyah cases without libfdt or seccomp user notification.")
+    w("")
     return "\n".join(out)
 
 
@@ -696,7 +1020,7 @@ def main():
             print("report.py: %s: %d well-formed records" % (args.json, len(records)))
         return 1 if problems else 0
 
-    records, errors, extra, context, raw = load_runs(args.run)
+    records, errors, extra, context, raw, skipped = load_runs(args.run)
     problems = check(records)
     if problems:
         for p in problems:
@@ -708,15 +1032,15 @@ def main():
         f.write("\n")
     os.replace(args.json + ".tmp", args.json)
     by = {r["case"]: r for r in records}
-    targets = target_rows(by, raw)
+    targets = target_rows(by, raw, skipped)
     if args.md:
         made = plots(by, raw, args.img_dir) if args.img_dir else []
         with open(args.md, "w") as f:
-            f.write(markdown(records, errors, extra, context, machine(), args, targets, made, raw))
+            f.write(markdown(records, errors, extra, context, machine(), args, targets, made, raw, skipped))
     if args.smoke:
         print("  (smoke run: a few iterations; the lines below are not an assessment)")
-    for what, case, shown, limit, status, _ in targets:
-        print("  %-12s %-70s %s (limit %s)" % (status.replace("*", ""), what, shown, limit))
+    for what, case, shown, limit, status, _, backend in targets:
+        print("  %-12s %-20s %-70s %s (limit %s)" % (status.replace("*", ""), backend, what, shown, limit))
     for case, msg in errors:
         print("report.py: case %s failed: %s" % (case, msg), file=sys.stderr)
     return 2 if errors else 0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/bench.sh: build hvabs-bench (Release, -O2, build/bench), run every case, write bench/results/latest.json and docs/benchmarks.md.
+# scripts/bench.sh: build hvabs-bench and hvabs-bench-gunyah (Release, -O2, build/bench), run every case, write bench/results/latest.json and docs/benchmarks.md.
 #
 # Usage: scripts/bench.sh [--smoke]
 #   (no option)  full run (a few minutes on 2 cores): bench/results/latest.json,
@@ -8,6 +8,10 @@
 #                markdown next to it), checks that the JSON is well-formed and
 #                that every case ran. Asserts no timing. Committed files are
 #                left alone.
+# Backends: sim (callback guests, Unicorn guests), kvm (skipped with a note in the
+#   report when /dev/kvm is unusable), gunyah through the /dev/gunyah ABI emulator
+#   (its own process: the emulator's seccomp filter cannot be removed; skipped with
+#   a note when libfdt or seccomp user notification is missing).
 # HVABS_BENCH_RUNS: how many times a full run repeats the bench (default 3; each
 #   case reports the run with the middle median).
 # HVABS_BENCH_CMAKE_ARGS: extra configure arguments (e.g. -DHVABS_SIM_UNICORN=OFF).
@@ -47,32 +51,45 @@ rm -rf "$out"
 mkdir -p "$out"
 
 echo "==== bench.sh: configure and build ($build)"
+# The gunyah backend (and its emulator) needs libfdt; without it the gunyah cases are skipped.
+gunyah=OFF
+if echo '#include <libfdt.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1; then
+	gunyah=ON
+fi
 # shellcheck disable=SC2086 # HVABS_BENCH_CMAKE_ARGS is a list of arguments
 cmake -S "$root" -B "$build" -G Ninja \
 	-DCMAKE_BUILD_TYPE=Release \
 	-DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
 	-DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-	-DHVABS_BUILD_TESTS=ON -DHVABS_BUILD_BENCH=ON \
+	-DHVABS_BUILD_TESTS=ON -DHVABS_BUILD_BENCH=ON -DHVABS_BACKEND_GUNYAH=$gunyah \
 	${HVABS_BENCH_CMAKE_ARGS:-} >"$out/configure.log" 2>&1 || {
 	cat "$out/configure.log" >&2
 	exit 1
 }
-cmake --build "$build" --target hvabs-bench -j 2
+targets=(hvabs-bench)
+have_gunyah=0
+build_targets=$(cmake --build "$build" --target help 2>/dev/null || true)
+if grep -q '^hvabs-bench-gunyah:' <<<"$build_targets"; then
+	targets+=(hvabs-bench-gunyah)
+	have_gunyah=1
+fi
+cmake --build "$build" --target "${targets[@]}" -j 2
 
 load() { cut -d' ' -f1 /proc/loadavg; }
 load_before=$(load)
 stat_before=$(head -n 1 /proc/stat)
 bench=$build/bench/hvabs-bench
+bench_gunyah=$build/bench/hvabs-bench-gunyah
 export HVABS_BACKEND=sim
 echo "==== bench.sh: run ($mode; load average $load_before)"
 # CPU seconds the bench itself used ("user sys" per process), to tell other jobs' share of the machine.
 TIMEFORMAT='%3U %3S'
-# bench_run DIR NAME FILTER: one hvabs-bench process; its "user sys" CPU seconds go to DIR/cpu-NAME.txt.
+# bench_run DIR NAME FILTER [EXE]: one bench process; its "user sys" CPU seconds go to DIR/cpu-NAME.txt.
 bench_run() {
-	if ! { time "$bench" "${smoke[@]}" --hvabs_raw_dir="$1" --benchmark_filter="$3" \
+	if ! { time "${4:-$bench}" "${smoke[@]}" --hvabs_raw_dir="$1" --benchmark_filter="$3" \
 		--benchmark_out="$1/gbench-$2.json" --benchmark_out_format=json 2>&3; } 3>&2 2>"$1/cpu-$2.txt"; then
 		cat "$1/cpu-$2.txt" >&2
-		echo "bench.sh: hvabs-bench ($2) failed" >&2
+		echo "bench.sh: $(basename "${4:-$bench}") ($2) failed" >&2
 		exit 1
 	fi
 }
@@ -82,9 +99,17 @@ for i in $(seq 1 "$runs"); do
 	mkdir -p "$raw"
 	run_dirs+=(--run "$raw")
 	echo "==== bench.sh: run $i of $runs"
-	bench_run "$raw" main '-^vms_'
+	bench_run "$raw" main '-^(vms_|kvm_|unicorn_)'
 	# The VM-count cases run in a fresh process so that RSS growth is not hidden by heap reuse.
 	bench_run "$raw" vms '^vms_'
+	bench_run "$raw" unicorn '^unicorn_'
+	# KVM cases register nothing (a context note) where /dev/kvm is unusable.
+	bench_run "$raw" kvm '^kvm_'
+	if [ "$have_gunyah" = 1 ]; then
+		bench_run "$raw" gunyah '.' "$bench_gunyah"
+	else
+		echo "gunyah (emulation): not built (the gunyah backend and its emulator need libfdt)" >>"$raw/skipped.txt"
+	fi
 done
 stat_after=$(head -n 1 /proc/stat)
 load_after=$(load)

@@ -351,7 +351,7 @@ static int gunyah_boot_generated(struct gunyah_vm *gv)
 {
 	struct hvabs_vm *vm = &gv->base;
 	const struct hvabs__region *ram = gunyah_ram_region(vm), *dst;
-	uint64_t gpa;
+	uint64_t gpa = 0;
 	size_t size;
 	void *blob;
 	int ret;

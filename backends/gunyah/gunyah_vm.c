@@ -116,7 +116,7 @@ static int gunyah_open(const char *path, int *fd_out)
 static int gunyah_probe(void)
 {
 	const char *dev = getenv(GUNYAH_ENV_DEVICE);
-	int fd, ret = gunyah_open(dev && *dev ? dev : GUNYAH_DEVICE_DEFAULT, &fd);
+	int fd = -1, ret = gunyah_open(dev && *dev ? dev : GUNYAH_DEVICE_DEFAULT, &fd);
 
 	if (ret)
 		return ret;
@@ -152,7 +152,7 @@ static int gunyah_vm_init(struct hvabs_vm *vm, const struct hvabs_vm_options *op
 {
 	struct gunyah_vm *gv = gunyah_vm_of(vm);
 	struct gunyah_config c;
-	int dev, ret;
+	int dev = -1, ret;
 
 	gv->vm_fd = -1;
 	ret = gunyah_config_parse(&c, opts ? opts->backend_config : NULL);
