@@ -144,6 +144,19 @@ struct hvabs_vcpu {
 	atomic_bool finalized; /* backend state released; object kept until the VM is freed */
 	atomic_uint kick_inflight; /* kicks inside ops->vcpu_kick (fini waits for them) */
 	_Atomic uint64_t io_gen; /* IO table generation being read, 0 when idle (core/io.c) */
+	/*
+	 * Last IO-table hit of this vCPU (core/io.c), valid while the VM's
+	 * table generation is still @gen. Only the thread running the vCPU
+	 * touches it.
+	 */
+	struct {
+		uint64_t gen;
+		uint64_t addr;
+		const void *entry;
+		uint32_t len;
+		uint8_t space;
+		uint8_t is_write;
+	} io_cache;
 	struct hvabs_exit exit;
 	struct {
 		_Atomic uint64_t exits[HVABS_EXIT_REASON_MAX];

@@ -190,15 +190,20 @@ static inline bool io_match(const struct io_entry *e, uint32_t len, bool is_writ
 	return !(e->flags & HVABS_IO_DATAMATCH) || (e->data & io_mask(len)) == (data & io_mask(len));
 }
 
-/* Find the entry serving an access; entries of one range are adjacent. */
+/*
+ * Find the entry serving an access; entries of one range are adjacent.
+ * *alone tells whether that entry is the only one of its range, so the
+ * result depends on nothing but (addr, len, is_write) and the data match.
+ */
 static const struct io_entry *io_lookup(const struct hvabs__io_snap *s, uint64_t addr, uint32_t len,
-					bool is_write, uint64_t data)
+					bool is_write, uint64_t data, bool *alone)
 {
 	/* Most tables have one leaf: no search among leaves. */
 	ptrdiff_t li = s->nleaves == 1 ? (s->first[0] <= addr ? 0 : -1) : io_leaf_find(s, addr), ei;
 	const struct io_leaf *l;
 	uint64_t group;
 
+	*alone = false;
 	if (li < 0)
 		return NULL;
 	l = s->leaves[li];
@@ -206,6 +211,9 @@ static const struct io_entry *io_lookup(const struct hvabs__io_snap *s, uint64_t
 	if (ei < 0 || addr > l->e[ei].last)
 		return NULL;
 	group = l->e[ei].addr;
+	/* ei is the range's last entry: alone when the one before starts elsewhere. */
+	*alone = ei > 0 ? l->e[ei - 1].addr != group
+			: li == 0 || s->leaves[li - 1]->e[s->leaves[li - 1]->n - 1].addr != group;
 	for (;;) {
 		if (io_match(&l->e[ei], len, is_write, data))
 			return &l->e[ei];
@@ -218,6 +226,35 @@ static const struct io_entry *io_lookup(const struct hvabs__io_snap *s, uint64_t
 		if (l->e[ei].addr != group)
 			return NULL;
 	}
+}
+
+/*
+ * Look an access up through the vCPU's last-hit cache: a device register
+ * is usually accessed again and again. The cache holds an entry of the
+ * snapshot of generation @gen only, which the caller has announced.
+ */
+static const struct io_entry *io_lookup_cached(struct hvabs_vcpu *vcpu, const struct hvabs__io_snap *s,
+					       uint64_t gen, enum hvabs_space space, uint64_t addr,
+					       uint32_t len, bool is_write, uint64_t data)
+{
+	const struct io_entry *e;
+	bool alone;
+
+	if (vcpu->io_cache.gen == gen && vcpu->io_cache.addr == addr && vcpu->io_cache.len == len &&
+	    vcpu->io_cache.space == (uint8_t)space && vcpu->io_cache.is_write == (uint8_t)is_write) {
+		e = vcpu->io_cache.entry;
+		return io_match(e, len, is_write, data) ? e : NULL;
+	}
+	e = io_lookup(s, addr, len, is_write, data, &alone);
+	if (e && alone) {
+		vcpu->io_cache.gen = gen;
+		vcpu->io_cache.addr = addr;
+		vcpu->io_cache.entry = e;
+		vcpu->io_cache.len = len;
+		vcpu->io_cache.space = (uint8_t)space;
+		vcpu->io_cache.is_write = (uint8_t)is_write;
+	}
+	return e;
 }
 
 bool hvabs__io_dispatch(struct hvabs_vcpu *vcpu, enum hvabs_space space, uint64_t addr,
@@ -246,7 +283,7 @@ bool hvabs__io_dispatch(struct hvabs_vcpu *vcpu, enum hvabs_space space, uint64_
 			break;
 		gen = g2;
 	}
-	e = s ? io_lookup(s, addr, len, is_write, *data) : NULL;
+	e = s ? io_lookup_cached(vcpu, s, gen, space, addr, len, is_write, *data) : NULL;
 	if (!e || atomic_load_explicit(&e->h->dead, memory_order_relaxed)) {
 		atomic_store_explicit(&vcpu->io_gen, 0, memory_order_release);
 		return false;

@@ -237,6 +237,34 @@ TEST_P(GuestTest, RemovedHandlerStopsServing)
 	hvabs_io_handler_remove(nullptr); /* ignored */
 }
 
+/* A vCPU remembers its last hit: replacing the handler must still reach the new one. */
+TEST_P(GuestTest, HandlerReplacedAtARepeatedAddressServesTheNextAccess)
+{
+	Recorder a, b;
+	GuestProgram p = GuestProgram()
+				 .mmio_write(kDev, 4, 1)
+				 .mmio_write(kDev, 4, 2)
+				 .mmio_write(kMarker, 4, 0)
+				 .mmio_write(kDev, 4, 3)
+				 .mmio_write(kDev, 4, 4)
+				 .mmio_write(kMarker, 4, 1);
+	REQUIRE_PROGRAM(p);
+	hvabs_vcpu *vcpu = add_vcpu(0, p);
+	hvabs_io_desc da = rec_desc(&a, kDev);
+	hvabs_io_desc db = rec_desc(&b, kDev);
+	hvabs_io_handler *h;
+	HV_ASSERT_OK(hvabs_vm_io_handler_add(&h, vm_, &da));
+	HV_ASSERT_OK(start());
+	ASSERT_NO_FATAL_FAILURE(expect_mmio_write(vcpu, kMarker, 4, 0));
+	hvabs_io_handler_remove(h);
+	HV_ASSERT_OK(hvabs_vm_io_handler_add(nullptr, vm_, &db));
+	ASSERT_NO_FATAL_FAILURE(expect_mmio_write(vcpu, kMarker, 4, 1));
+	ASSERT_EQ(2u, a.count());
+	ASSERT_EQ(2u, b.count());
+	EXPECT_EQ(3u, b.seen[0].data);
+	EXPECT_EQ(4u, b.seen[1].data);
+}
+
 TEST_P(GuestTest, HandlerAddedWhileRunningServesTheNextAccess)
 {
 	Recorder r;
