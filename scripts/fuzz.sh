@@ -104,6 +104,7 @@ done
 wait
 
 status=0
+nfail=0
 printf 'target\tseconds\texecutions\texec_per_s\tfindings\n' >"$bdir/summary.tsv"
 for t in "${targets[@]}"; do
 	if [ ! -f "$bdir/$t.result" ]; then
@@ -113,8 +114,11 @@ for t in "${targets[@]}"; do
 	f=$(cut -f5 "$bdir/$t.result")
 	if [ "$f" != 0 ]; then
 		status=1
+		nfail=$((nfail + 1))
 		echo "fuzz.sh: $t: $f finding(s); see build/fuzz/$t.log and build/fuzz/artifacts/$t/" >&2
 	fi
 done
 column -t -s $'\t' "$bdir/summary.tsv"
+# The phrase ctest uses, so CI counts each target as one test.
+echo "fuzz.sh: ${nfail} tests failed out of ${#targets[@]}"
 exit $status

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# scripts/test.sh: build and run every hvabs test: dev (Debug, -Werror), ASan+UBSan, TSan (threads label), installed consumer, aarch64 cross build under qemu-user.
+# scripts/test.sh: build and run every hvabs test: dev (Debug, -Werror), ASan+UBSan, TSan (threads label), installed consumer, short libFuzzer runs, aarch64 cross build under qemu-user.
 #
-# Usage: scripts/test.sh [STAGE...]   stages: dev asan tsan consumer clang aarch64
-# Without stages it runs "dev asan tsan consumer". The dev stage's ctest runs
+# Usage: scripts/test.sh [STAGE...]   stages: dev asan tsan consumer fuzz clang aarch64
+# Without stages it runs "dev asan tsan consumer fuzz".
+# fuzz: the libFuzzer targets (fuzz preset, clang) each replay their corpus and
+# fuzz for 30 s (scripts/fuzz.sh; HVABS_FUZZ_SECONDS overrides). The dev stage's ctest runs
 # every label, gunyah included (the backend through the /dev/gunyah emulator).
 # aarch64: the library with its sim (callback guests), kvm and gunyah backends
 # cross-compiled with gcc-aarch64-linux-gnu (GoogleTest built for aarch64 from
@@ -123,14 +125,22 @@ stage_aarch64() {
 		-j2 --timeout 300 --output-on-failure --no-tests=error
 }
 
+stage_fuzz() {
+	if ! step fuzz-build bash -c 'cmake --preset fuzz >/dev/null && cmake --build --preset fuzz'; then
+		skip fuzz-test "build failed"
+		return 1
+	fi
+	step fuzz-test "$root/scripts/fuzz.sh" --no-build --time "${HVABS_FUZZ_SECONDS:-30}"
+}
+
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(dev asan tsan consumer)
+[ ${#stages[@]} -eq 0 ] && stages=(dev asan tsan consumer fuzz)
 for s in "${stages[@]}"; do
 	case $s in
 	dev | asan | tsan | clang) ;;
-	consumer | aarch64) ;;
+	consumer | aarch64 | fuzz) ;;
 	*)
-		echo "test.sh: unknown stage '$s' (dev asan tsan consumer clang aarch64)" >&2
+		echo "test.sh: unknown stage '$s' (dev asan tsan consumer fuzz clang aarch64)" >&2
 		exit 2
 		;;
 	esac
@@ -143,6 +153,7 @@ for s in "${stages[@]}"; do
 	case $s in
 	consumer) stage_consumer ;;
 	aarch64) stage_aarch64 ;;
+	fuzz) stage_fuzz ;;
 	*) stage_preset "$s" ;;
 	esac
 done
