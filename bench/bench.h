@@ -7,11 +7,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace hb {
@@ -21,6 +23,7 @@ namespace hb {
 struct Options {
 	bool smoke = false;   /* few iterations: checks that everything runs, asserts no timing */
 	std::string raw_dir;  /* where raw samples go (one value per line), empty: nowhere */
+	std::string gunyah_abi = "v14"; /* hvabs-bench-gunyah: the ABI the emulator and the backend speak */
 };
 extern Options opts;
 
@@ -146,6 +149,8 @@ enum Cmd : uint64_t {
 	CMD_THROUGHPUT = 4, /* barrier, then count writes to addrs[0]; t_start/t_end */
 	CMD_WAIT_IRQ = 5,   /* wait_irq; latency = now - t_raise; eoi */
 	CMD_HALT = 6,       /* one HLT exit, then back to the command read */
+	CMD_PIO_WRITE = 7,  /* pio_write (4 bytes) to (uint16_t)addrs[k & mask], batched */
+	CMD_PIO_READ = 8,   /* pio_read (4 bytes) of (uint16_t)addrs[k & mask], batched */
 };
 
 /* Per-vCPU command block shared by the host and the guest thread. */
@@ -293,6 +298,41 @@ void note_skipped(const std::string &backend, const std::string &why);
 
 /* Publish the record @name stored by an earlier case, or skip when it is missing. */
 void publish_stored(benchmark::State &st, const std::string &name, double seconds);
+
+/* A rate record (median of @v, no percentiles: rates are per-round figures), raw-dumped as @name. */
+Record rate_record(const std::string &name, std::vector<double> &v, const char *unit);
+
+/*
+ * Operations per second of @n lanes started together (threads released by
+ * one barrier): @run(k) runs lane k through @count operations and returns
+ * 0, or non-zero on failure (ORed into *@ret). The span is from the first
+ * lane's start to the last lane's end.
+ */
+template <typename RunFn> double lanes_rate(unsigned n, uint64_t count, RunFn run, int *ret)
+{
+	std::atomic<unsigned> barrier{ 0 };
+	std::vector<uint64_t> t0(n), t1(n);
+	std::vector<int> rets(n, 0);
+	std::vector<std::thread> th;
+
+	for (unsigned k = 0; k < n; k++)
+		th.emplace_back([&, k] {
+			barrier.fetch_add(1);
+			while (barrier.load() < n)
+				;
+			t0[k] = now_ns();
+			rets[k] = run(k);
+			t1[k] = now_ns();
+		});
+	for (auto &t : th)
+		t.join();
+	*ret = 0;
+	for (int r : rets)
+		*ret |= r;
+	uint64_t start = *std::min_element(t0.begin(), t0.end());
+	uint64_t end = *std::max_element(t1.begin(), t1.end());
+	return (double)(count * n) / ((double)(end - start) * 1e-9);
+}
 
 } /* namespace hb */
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* bench/bench_control.cc: control plane - function add/remove pairs and VM create/start/run/destroy on sim. */
+/* bench/bench_control.cc: control plane - function add/remove pairs, VM create/start/run/destroy and ticket populate at start on sim. */
 #include "bench.h"
 
+#include <cstring>
+#include <string>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -217,6 +219,107 @@ void bm_life(benchmark::State &st, const char *name, std::vector<double> Lifecyc
 	}
 }
 
+/* ---- ticket populate at start ---- */
+
+/* A user-defined type whose every instance claims doorbell (BELL_RX, label = its argument) with a ticket. */
+constexpr uint32_t kTicketType = HVABS_FN_USER_MIN + 0x43;
+
+int ticket_populate(hvabs_ticket *t, const hvabs_resource *r, void *payload)
+{
+	(void)t, (void)r, (void)payload;
+	return 0;
+}
+
+void ticket_unpopulate(hvabs_ticket *t, const hvabs_resource *r, void *payload)
+{
+	(void)t, (void)r, (void)payload;
+}
+
+int ticket_bind(hvabs_function *fn)
+{
+	uint64_t label = 0;
+	const void *arg = hvabs_function_arg(fn, nullptr);
+	hvabs_ticket *t = nullptr;
+
+	memcpy(&label, arg, sizeof(label));
+	hvabs_ticket_desc d = { HVABS_TICKET_DESC_VERSION, HVABS_RESOURCE_BELL_RX, (uint32_t)label,
+				ticket_populate, ticket_unpopulate, nullptr };
+	int ret = hvabs_vm_ticket_add(&t, hvabs_function_vm(fn), &d);
+
+	hvabs_function_set_data(fn, t);
+	return ret;
+}
+
+void ticket_unbind(hvabs_function *fn)
+{
+	hvabs_ticket_remove(static_cast<hvabs_ticket *>(hvabs_function_data(fn)));
+	hvabs_function_set_data(fn, nullptr);
+}
+
+const struct hvabs_function_type ticket_type = {
+	HVABS_FUNCTION_TYPE_VERSION, kTicketType, "bench-ticket", ticket_bind, ticket_unbind, nullptr, nullptr,
+};
+
+/* hvabs_vm_start of a sim VM (RAM, vCPU 0) with @n ticket-holding instances; ns in *@ns. */
+int start_with_tickets(uint32_t n, double *ns)
+{
+	hvabs_vm_options o = sim_options();
+	hvabs_vm *vm = nullptr;
+	hvabs_function *last = nullptr;
+	int ret = hvabs_vm_create(&vm, &o);
+
+	if (!ret)
+		ret = ram_add(vm);
+	if (!ret)
+		ret = hvabs_vm_vcpu_add(nullptr, vm, 0);
+	for (uint32_t i = 0; !ret && i < n; i++) {
+		uint64_t label = i;
+		hvabs_fn_desc d = { kTicketType, sizeof(label), &label };
+
+		ret = hvabs_vm_function_add(&last, vm, &d);
+	}
+	uint64_t t0 = now_ns();
+	if (!ret)
+		ret = hvabs_vm_start(vm);
+	*ns = (double)(now_ns() - t0);
+	/* the tickets were populated at start (the path measured) */
+	if (!ret && last && !hvabs_ticket_resource(static_cast<hvabs_ticket *>(hvabs_function_data(last))))
+		ret = kWrongPath;
+	hvabs_vm_destroy(vm);
+	return ret;
+}
+
+/*
+ * Rounds of: start of a VM with @n tickets, start of the same VM without;
+ * a sample is the difference / @n (ns per ticket: resource creation and
+ * populate). Alternating keeps both under the same load.
+ */
+void bm_tickets(benchmark::State &st, uint32_t n)
+{
+	for (auto _ : st) {
+		std::string name = "vm_start_tickets_n" + std::to_string(n);
+		std::vector<double> v;
+		uint64_t t0 = now_ns();
+		int ret = hvabs_function_type_register(&ticket_type);
+
+		if (ret == HVABS_EEXIST)
+			ret = 0;
+		for (uint32_t r = 0; !ret && r < pick(n >= 1000 ? 10 : 100, 2); r++) {
+			double with = 0, without = 0;
+
+			ret = start_with_tickets(n, &with);
+			if (!ret)
+				ret = start_with_tickets(0, &without);
+			v.push_back((with - without) / n);
+		}
+		(void)hvabs_function_type_unregister(kTicketType);
+		if (ret)
+			return fail(st, "VM start with tickets", ret);
+		Record rec = record_of(name, v, n);
+		publish(st, rec, (double)(now_ns() - t0) * 1e-9);
+	}
+}
+
 } /* namespace */
 
 void register_control()
@@ -240,6 +343,8 @@ void register_control()
 	reg("vm_destroy_after_run", [](benchmark::State &st) {
 		bm_life(st, "vm_destroy_after_run", &Lifecycle::destroy_ran);
 	});
+	for (uint32_t n : { 10u, 100u, 1000u })
+		reg("vm_start_tickets_n" + std::to_string(n), [n](benchmark::State &st) { bm_tickets(st, n); });
 }
 
 } /* namespace hb */

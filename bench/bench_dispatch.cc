@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* bench/bench_dispatch.cc: callback-guest MMIO dispatch latency, handler scaling, unhandled round trips, 2-vCPU throughput. */
+/* bench/bench_dispatch.cc: callback-guest MMIO and PIO dispatch latency, handler scaling, ioeventfd doorbell, unhandled round trips, 2-vCPU throughput. */
 #include "bench.h"
 
 #include <algorithm>
 #include <memory>
+#include <sys/eventfd.h>
 #include <thread>
+#include <unistd.h>
 
 namespace hb {
 namespace {
@@ -12,6 +14,9 @@ namespace {
 constexpr uint32_t kBatch = 64;        /* accesses per timed batch (dispatch, floor) */
 constexpr uint32_t kBatchExit = 16;    /* accesses per timed batch (runner round trips) */
 constexpr uint64_t kRandomAddrs = 4096; /* random-address table size (power of two) */
+constexpr uint16_t kPioPort = 0x10;      /* the PIO handler's port */
+constexpr uint64_t kBellAddr = kHandlerBase + 0x200000; /* doorbell case: the ioeventfd */
+constexpr uint64_t kBellHandlerAddr = kHandlerBase + 0x201000; /* doorbell case: the IO handler */
 const uint32_t kCounts[] = { 1, 10, 100, 1000, 10000, 100000 };
 
 /* One VM, one vCPU; handlers grow from 1 to 100,000 across the cases. */
@@ -21,6 +26,7 @@ struct ScaleRig {
 	std::vector<uint64_t> addrs;
 	std::vector<double> samples;
 	double base_h1 = -1; /* dispatch_fixed_h1 median, the scaling reference */
+	bool pio = false;    /* the PIO handler is registered */
 };
 
 std::unique_ptr<ScaleRig> scale;
@@ -203,6 +209,107 @@ void bm_dispatch(benchmark::State &st, uint32_t n, bool random, bool write)
 			s->base_h1 = r.median;
 		r.ratio = s->base_h1 > 0 ? r.median / s->base_h1 : -1;
 		publish(st, r, (double)(now_ns() - t0) * 1e-9);
+	}
+}
+
+/*
+ * Port I/O served by one PIO handler (port kPioPort, no-op callbacks) on
+ * the scaling VM: pio_write (@write) or pio_read, 4 bytes. Ratio as the
+ * MMIO cases: / dispatch_fixed_h1 (MMIO) median.
+ */
+void bm_dispatch_pio(benchmark::State &st, bool write)
+{
+	for (auto _ : st) {
+		ScaleRig *s = scale_rig(st);
+		std::string name = write ? "dispatch_pio_fixed_h1" : "dispatch_pio_read_fixed_h1";
+		std::vector<uint64_t> ports{ kPioPort };
+		double floor = -1;
+		uint64_t t0 = now_ns();
+		int ret = 0;
+
+		if (!s)
+			return;
+		if (!s->pio) {
+			hvabs_io_desc d{};
+
+			d.version = HVABS_IO_DESC_VERSION;
+			d.space = HVABS_SPACE_PIO;
+			d.addr = kPioPort;
+			d.size = 4;
+			d.read = noop_read;
+			d.write = noop_write;
+			ret = hvabs_vm_io_handler_add(nullptr, s->rig.vm, &d);
+			if (ret)
+				return fail(st, "hvabs_vm_io_handler_add (PIO)", ret);
+			s->pio = true;
+		}
+		ret = floor_median(s->rig, &floor);
+		if (!ret)
+			ret = run_batched(s->rig, 0, write ? CMD_PIO_WRITE : CMD_PIO_READ, ports, kBatch,
+					  pick(50000, 200), s->samples);
+		if (ret)
+			return fail(st, "PIO dispatch command", ret);
+		Record r = record_of(name, s->samples, kBatch);
+		r.floor_median = floor;
+		r.ratio = s->base_h1 > 0 ? r.median / s->base_h1 : -1;
+		publish(st, r, (double)(now_ns() - t0) * 1e-9);
+	}
+}
+
+/*
+ * ioeventfd doorbell vs the same 4-byte write to a no-op IO handler, in
+ * alternating rounds on one VM. sim's ioeventfd is core's generic one (an
+ * IO handler whose callback writes the eventfd), so the difference is the
+ * eventfd write. The handler's median is the doorbell's reference
+ * (floor_median; ratio = doorbell / handler).
+ */
+void bm_doorbell(benchmark::State &st)
+{
+	for (auto _ : st) {
+		Rig rig;
+		const char *what = "";
+		std::vector<double> bell, hand, v;
+		std::vector<uint64_t> bell_addr{ kBellAddr }, hand_addr{ kBellHandlerAddr };
+		uint64_t t0 = now_ns();
+		int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		int ret = efd < 0 ? HVABS_EIO : rig.init(1, &what);
+
+		if (!ret) {
+			what = "hvabs_vm_ioeventfd_add";
+			ret = hvabs_vm_ioeventfd_add(nullptr, rig.vm, HVABS_SPACE_MMIO, kBellAddr, 4, efd, 0, 0);
+		}
+		if (!ret) {
+			what = "hvabs_vm_io_handler_add";
+			ret = handler_add(nullptr, rig.vm, kBellHandlerAddr);
+		}
+		for (uint32_t r = 0; !ret && r < pick(6, 1); r++) {
+			uint64_t signalled = 0;
+
+			what = "doorbell command";
+			ret = run_batched(rig, 0, CMD_WRITE, bell_addr, kBatch, pick(400, 20), v);
+			bell.insert(bell.end(), v.begin(), v.end());
+			/* every doorbell write (timed and warm-up) signalled the eventfd */
+			if (!ret && (read(efd, &signalled, sizeof(signalled)) != sizeof(signalled) ||
+				     signalled != (uint64_t)(pick(400, 20) + pick(400, 20) / 10 + 1) * kBatch))
+				ret = kWrongPath;
+			if (!ret)
+				ret = run_batched(rig, 0, CMD_WRITE, hand_addr, kBatch, pick(400, 20), v);
+			hand.insert(hand.end(), v.begin(), v.end());
+		}
+		/* the guest may be parked: destroy before the eventfd closes */
+		hvabs_vm_destroy(rig.vm);
+		rig.vm = nullptr;
+		if (efd >= 0)
+			close(efd);
+		if (ret)
+			return fail(st, what, ret);
+		Record h = record_of("doorbell_handler", hand, kBatch);
+		Record b = record_of("doorbell_ioeventfd", bell, kBatch);
+		b.floor_median = h.median;
+		b.ratio = b.median / h.median;
+		store_record("doorbell_handler", h);
+		store_record("doorbell_ioeventfd", b);
+		publish_stored(st, "doorbell_ioeventfd", (double)(now_ns() - t0) * 1e-9);
 	}
 }
 
@@ -505,6 +612,10 @@ void register_dispatch()
 	reg("floor_indirect_call", bm_floor);
 	reg("dispatch_fixed_h1", [](benchmark::State &st) { bm_dispatch(st, 1, false, true); });
 	reg("dispatch_read_fixed_h1", [](benchmark::State &st) { bm_dispatch(st, 1, false, false); });
+	reg("dispatch_pio_fixed_h1", [](benchmark::State &st) { bm_dispatch_pio(st, true); });
+	reg("dispatch_pio_read_fixed_h1", [](benchmark::State &st) { bm_dispatch_pio(st, false); });
+	reg("doorbell_ioeventfd", bm_doorbell);
+	reg_stored("doorbell_handler");
 	reg("floor_thread_pingpong", bm_pingpong);
 	reg("access_no_handler", bm_no_handler);
 	for (uint32_t n : kCounts) {

@@ -3,9 +3,11 @@
 #include "bench.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <thread>
 
 #if defined(__x86_64__) && defined(HVABS_BENCH_KVM_GUEST_DIR)
@@ -151,13 +153,18 @@ public:
 		return ioctl(vm, KVM_IOEVENTFD, &req);
 	}
 
-	int irqfd(int fd, uint32_t gsi, bool deassign)
+	/* @resample_fd >= 0: a level irqfd (KVM_IRQFD_FLAG_RESAMPLE) whose line drops at the guest's EOI. */
+	int irqfd(int fd, uint32_t gsi, bool deassign, int resample_fd = -1)
 	{
 		struct kvm_irqfd req = {};
 
 		req.fd = (uint32_t)fd;
 		req.gsi = gsi;
 		req.flags = deassign ? KVM_IRQFD_FLAG_DEASSIGN : 0;
+		if (resample_fd >= 0 && !deassign) {
+			req.flags |= KVM_IRQFD_FLAG_RESAMPLE;
+			req.resamplefd = (uint32_t)resample_fd;
+		}
 		return ioctl(vm, KVM_IRQFD, &req);
 	}
 
@@ -295,20 +302,39 @@ void raw_device(uint64_t addr, uint64_t data)
 }
 void (*volatile raw_device_fn)(uint64_t, uint64_t) = raw_device;
 
-/* @nbatches batches of kBatch raw KVM_RUN exits of kind @reason (KVM_EXIT_MMIO/IO); ns per exit. */
-int raw_exits(RawVm &vm, uint32_t reason, uint32_t nbatches, std::vector<double> &out)
+/* The same for MMIO reads: the value the VMM completes the read with. */
+uint64_t raw_read_device(uint64_t addr)
+{
+	(void)addr;
+	return 0;
+}
+uint64_t (*volatile raw_read_fn)(uint64_t) = raw_read_device;
+
+/* What a case's guest does: 4-byte MMIO writes, 4-byte OUTs or 4-byte MMIO reads. */
+enum ExitKind { K_MMIO, K_PIO, K_MMIO_READ };
+
+/* @nbatches batches of kBatch raw KVM_RUN exits of kind @k; ns per exit. */
+int raw_exits(RawVm &vm, ExitKind k, uint32_t nbatches, std::vector<double> &out)
 {
 	struct kvm_run *run = vm.vcpus[0].run;
+	uint32_t reason = k == K_PIO ? KVM_EXIT_IO : KVM_EXIT_MMIO;
 	uint64_t t0 = now_ns();
 
 	for (uint32_t b = 0; b < nbatches; b++) {
 		for (uint32_t j = 0; j < kBatch; j++) {
 			if (vm.run(0) < 0 || run->exit_reason != reason)
 				return -1;
-			if (reason == KVM_EXIT_MMIO)
+			if (k == K_MMIO) {
 				raw_device_fn(run->mmio.phys_addr, run->mmio.data[0]);
-			else
+			} else if (k == K_MMIO_READ) {
+				uint64_t v = raw_read_fn(run->mmio.phys_addr);
+
+				if (run->mmio.is_write)
+					return -1;
+				memcpy(run->mmio.data, &v, sizeof(v)); /* completed by the next KVM_RUN */
+			} else {
 				raw_device_fn(run->io.port, *((uint8_t *)run + run->io.data_offset));
+			}
 		}
 		uint64_t t1 = now_ns();
 		out.push_back((double)(t1 - t0) / kBatch);
@@ -317,16 +343,23 @@ int raw_exits(RawVm &vm, uint32_t reason, uint32_t nbatches, std::vector<double>
 	return 0;
 }
 
-/* The same through hvabs_vcpu_run: every exit returned to the caller. */
-int hv_returned(hvabs_vcpu *v, uint32_t reason, uint32_t nbatches, std::vector<double> &out)
+/* The same through hvabs_vcpu_run: every exit returned to the caller (reads completed with 0). */
+int hv_returned(hvabs_vcpu *v, ExitKind k, uint32_t nbatches, std::vector<double> &out)
 {
-	const hvabs_exit *e = hvabs_vcpu_exit(v);
+	hvabs_exit *e = hvabs_vcpu_exit(v);
+	uint32_t reason = k == K_PIO ? HVABS_EXIT_PIO : HVABS_EXIT_MMIO;
 	uint64_t t0 = now_ns();
 
 	for (uint32_t b = 0; b < nbatches; b++) {
-		for (uint32_t j = 0; j < kBatch; j++)
+		for (uint32_t j = 0; j < kBatch; j++) {
 			if (hvabs_vcpu_run(v) || e->reason != reason)
 				return -1;
+			if (k == K_MMIO_READ) {
+				if (e->mmio.is_write)
+					return -1;
+				memset(e->mmio.data, 0, sizeof(e->mmio.data));
+			}
+		}
 		uint64_t t1 = now_ns();
 		out.push_back((double)(t1 - t0) / kBatch);
 		t0 = t1;
@@ -341,27 +374,40 @@ int stamp_write(hvabs_vcpu *vcpu, uint64_t addr, uint32_t len, uint64_t data, vo
 	return static_cast<Stamps *>(payload)->tick() ? 1 : 0;
 }
 
-int stamp_handler_add(hvabs_vm *vm, enum hvabs_space space, uint64_t addr, Stamps *s)
+int stamp_read(hvabs_vcpu *vcpu, uint64_t addr, uint32_t len, uint64_t *data, void *payload)
+{
+	(void)vcpu, (void)addr, (void)len;
+	*data = 0;
+	return static_cast<Stamps *>(payload)->tick() ? 1 : 0;
+}
+
+int stamp_handler_add(hvabs_vm *vm, ExitKind k, uint64_t addr, Stamps *s)
 {
 	hvabs_io_desc d{};
 
 	d.version = HVABS_IO_DESC_VERSION;
-	d.space = space;
+	d.space = k == K_PIO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO;
 	d.addr = addr;
 	d.size = 4;
-	d.write = stamp_write;
+	if (k == K_MMIO_READ)
+		d.read = stamp_read;
+	else
+		d.write = stamp_write;
 	d.payload = s;
 	return hvabs_vm_io_handler_add(nullptr, vm, &d);
 }
 
 /* The same guest, every exit served by the IO handler inside one hvabs_vcpu_run. */
-int hv_served(hvabs_vcpu *v, Stamps *s, uint32_t reason, uint32_t nbatches, std::vector<double> &out)
+int hv_served(hvabs_vcpu *v, Stamps *s, ExitKind k, uint32_t nbatches, std::vector<double> &out)
 {
-	const hvabs_exit *e = hvabs_vcpu_exit(v);
+	hvabs_exit *e = hvabs_vcpu_exit(v);
 
 	s->reset(kBatch, (uint64_t)(nbatches + 1) * kBatch, nbatches + 1);
-	if (hvabs_vcpu_run(v) || e->reason != reason || s->count != s->limit)
+	if (hvabs_vcpu_run(v) || e->reason != (k == K_PIO ? HVABS_EXIT_PIO : HVABS_EXIT_MMIO) ||
+	    s->count != s->limit)
 		return -1; /* the declined last access comes back; anything else is wrong */
+	if (k == K_MMIO_READ)
+		memset(e->mmio.data, 0, sizeof(e->mmio.data));
 	s->samples(out, 0);
 	return 0;
 }
@@ -377,24 +423,23 @@ struct ExitSet {
  * VM each), so that all three see the same machine load; the first batch
  * of each round is dropped (the vCPU was just switched in).
  */
-int exits_measure(const char *guest, bool mmio, ExitSet &out, std::string *err)
+int exits_measure(const char *guest, ExitKind k, ExitSet &out, std::string *err)
 {
 	std::vector<uint8_t> code = guest_code(guest);
 	RawVm raw;
 	HvVm hr, hs;
 	Stamps stamps;
-	uint32_t kreason = mmio ? KVM_EXIT_MMIO : KVM_EXIT_IO;
-	uint32_t hreason = mmio ? HVABS_EXIT_MMIO : HVABS_EXIT_PIO;
-	enum hvabs_space space = mmio ? HVABS_SPACE_MMIO : HVABS_SPACE_PIO;
-	uint64_t addr = mmio ? kMmio : kReportPort;
-	uint32_t rounds = pick(60, 2), per = pick(32, 4);
+	uint64_t addr = k == K_PIO ? kReportPort : kMmio;
+	/* reads: fewer rounds (a secondary case; keeps the run short) */
+	uint32_t rounds = k == K_MMIO_READ ? pick(16, 2) : pick(60, 2);
+	uint32_t per = k == K_MMIO_READ ? pick(12, 4) : pick(32, 4);
 
 	if (code.empty())
 		return *err = std::string("guest ") + guest + " not built", -1;
 	if (raw.init(code, 1, 0, err) || hr.build(code, 1, 0, err) || hr.start(err) ||
 	    hs.build(code, 1, 0, err))
 		return -1;
-	int ret = stamp_handler_add(hs.vm, space, addr, &stamps);
+	int ret = stamp_handler_add(hs.vm, k, addr, &stamps);
 	if (ret)
 		return *err = hv_text("hvabs_vm_io_handler_add", ret), -1;
 	if (hs.start(err))
@@ -402,11 +447,11 @@ int exits_measure(const char *guest, bool mmio, ExitSet &out, std::string *err)
 	for (uint32_t r = 0; r < rounds; r++) {
 		std::vector<double> a, b, c;
 
-		if (raw_exits(raw, kreason, per + 1, a))
+		if (raw_exits(raw, k, per + 1, a))
 			return *err = "raw KVM_RUN loop: unexpected exit", -1;
-		if (hv_returned(hr.vcpus[0], hreason, per + 1, b))
+		if (hv_returned(hr.vcpus[0], k, per + 1, b))
 			return *err = "hvabs_vcpu_run: unexpected exit", -1;
-		if (hv_served(hs.vcpus[0], &stamps, hreason, per + 1, c))
+		if (hv_served(hs.vcpus[0], &stamps, k, per + 1, c))
 			return *err = "IO handler run: accesses not served as intended", -1;
 		out.raw.insert(out.raw.end(), a.begin() + 1, a.end());
 		out.returned.insert(out.returned.end(), b.begin() + 1, b.end());
@@ -433,14 +478,16 @@ void store_exit_records(const std::string &kind, ExitSet &x)
 	store_record("kvm_" + kind + "_handler", srv);
 }
 
+/* @kind: "mmio", "pio" or "mmio_read" (case names kvm_floor_raw_<kind>_exit, kvm_<kind>_exit/_handler). */
 void bm_exits(benchmark::State &st, const char *guest, const std::string &kind)
 {
 	for (auto _ : st) {
 		ExitSet x;
 		std::string err;
+		ExitKind k = kind == "mmio" ? K_MMIO : kind == "pio" ? K_PIO : K_MMIO_READ;
 		uint64_t t0 = now_ns();
 
-		if (exits_measure(guest, kind == "mmio", x, &err))
+		if (exits_measure(guest, k, x, &err))
 			return st.SkipWithError(err.c_str());
 		store_exit_records(kind, x);
 		publish_stored(st, "kvm_floor_raw_" + kind + "_exit", (double)(now_ns() - t0) * 1e-9);
@@ -619,22 +666,26 @@ void irq_stop(IrqRun &r, int efd)
  * waiting in the guest's hlt; samples alternate between them (raw first on
  * even samples), so that both see the same machine load.
  */
-int irq_measure(std::vector<double> &raw_out, std::vector<double> &hv_out, std::string *err)
+int irq_measure(bool level, std::vector<double> &raw_out, std::vector<double> &hv_out, std::string *err)
 {
 	std::vector<uint8_t> code = guest_code("kvm_irq");
-	uint32_t n = pick(1000, 10);
+	uint32_t n = level ? pick(300, 10) : pick(1000, 10);
 	RawVm raw;
 	HvVm hv;
 	IrqRun rr, hr;
 	int rfd = eventfd(0, EFD_CLOEXEC), hfd = eventfd(0, EFD_CLOEXEC);
+	/* level: resample eventfds (signalled at each EOI, never read: only the line matters here) */
+	int rrs = level ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+	int hrs = level ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+	uint32_t hflags = level ? HVABS_IRQFD_LEVEL | HVABS_IRQFD_RESAMPLE : 0;
 	int ret = -1;
 
-	if (rfd < 0 || hfd < 0) {
+	if (rfd < 0 || hfd < 0 || (level && (rrs < 0 || hrs < 0))) {
 		*err = errno_text("eventfd", errno);
 	} else if (raw.init(code, 1, 0, err) || hv.build(code, 1, 0, err)) {
-	} else if (raw.irqfd(rfd, kGsi, false) < 0) {
-		*err = errno_text("KVM_IRQFD", errno);
-	} else if ((ret = hvabs_vm_irqfd_add(nullptr, hv.vm, hfd, kGsi, 0, -1))) {
+	} else if (raw.irqfd(rfd, kGsi, false, rrs) < 0) {
+		*err = errno_text(level ? "KVM_IRQFD (resample)" : "KVM_IRQFD", errno);
+	} else if ((ret = hvabs_vm_irqfd_add(nullptr, hv.vm, hfd, kGsi, hflags, hrs))) {
 		*err = hv_text("hvabs_vm_irqfd_add", ret);
 		ret = -1;
 	} else if (!hv.start(err)) {
@@ -678,34 +729,46 @@ int irq_measure(std::vector<double> &raw_out, std::vector<double> &hv_out, std::
 	}
 	hvabs_vm_destroy(hv.vm); /* the irqfd goes before its fd */
 	hv.vm = nullptr;
-	if (rfd >= 0)
-		close(rfd);
-	if (hfd >= 0)
-		close(hfd);
+	for (int fd : { rfd, hfd, rrs, hrs })
+		if (fd >= 0)
+			close(fd);
 	return ret ? -1 : 0;
 }
 
-void bm_irq(benchmark::State &st)
+/*
+ * Edge irqfds (@level false; also measures the eventfd wake-up floor) or
+ * level ones: raw KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE against an hvabs
+ * irqfd with HVABS_IRQFD_LEVEL | HVABS_IRQFD_RESAMPLE. The guest's PIC
+ * stays in edge mode: the line drops at its EOI (the resampler), so each
+ * eventfd write is a new edge.
+ */
+void bm_irq(benchmark::State &st, bool level)
 {
 	for (auto _ : st) {
 		std::vector<double> raw, hv, ev;
-		std::string err;
+		std::string err, kind = level ? "irqfd_level" : "irqfd";
 		uint64_t t0 = now_ns();
 
-		if (irq_measure(raw, hv, &err))
+		if (irq_measure(level, raw, hv, &err))
 			return st.SkipWithError(err.c_str());
-		eventfd_floor(pick(1000, 10), ev);
-		Record e = record_of("kvm_floor_eventfd_wakeup", ev, 1);
-		Record f = record_of("kvm_floor_raw_irqfd_latency", raw, 1);
-		Record r = record_of("kvm_irqfd_latency", hv, 1);
-		f.floor_median = e.median;
-		f.ratio = f.median / e.median;
+		double ev_median = stored_get("kvm_floor_eventfd_wakeup").median;
+		if (!level) {
+			eventfd_floor(pick(1000, 10), ev);
+			Record e = record_of("kvm_floor_eventfd_wakeup", ev, 1);
+			store_record("kvm_floor_eventfd_wakeup", e);
+			ev_median = e.median;
+		}
+		Record f = record_of("kvm_floor_raw_" + kind + "_latency", raw, 1);
+		Record r = record_of("kvm_" + kind + "_latency", hv, 1);
+		if (ev_median > 0) {
+			f.floor_median = ev_median;
+			f.ratio = f.median / ev_median;
+		}
 		r.floor_median = f.median;
 		r.ratio = r.median / f.median;
-		store_record("kvm_floor_eventfd_wakeup", e);
-		store_record("kvm_floor_raw_irqfd_latency", f);
-		store_record("kvm_irqfd_latency", r);
-		publish_stored(st, "kvm_floor_raw_irqfd_latency", (double)(now_ns() - t0) * 1e-9);
+		store_record("kvm_floor_raw_" + kind + "_latency", f);
+		store_record("kvm_" + kind + "_latency", r);
+		publish_stored(st, "kvm_floor_raw_" + kind + "_latency", (double)(now_ns() - t0) * 1e-9);
 	}
 }
 
@@ -726,11 +789,14 @@ int raw_lifecycle(const std::vector<uint8_t> &code, double *create_ns, double *d
 	return ret;
 }
 
-int hv_lifecycle(const std::vector<uint8_t> &code, double *create_ns, double *destroy_ns, std::string *err)
+/* hvabs create + RAM + boot + vCPU + start (@start_ns: the start alone), then destroy. */
+int hv_lifecycle(const std::vector<uint8_t> &code, double *create_ns, double *start_ns, double *destroy_ns,
+		 std::string *err)
 {
 	uint64_t t0 = now_ns();
 	auto *vm = new HvVm();
 	int ret = vm->build(code, 1, 0, err);
+	uint64_t ts = now_ns();
 
 	if (!ret)
 		ret = vm->start(err);
@@ -738,6 +804,7 @@ int hv_lifecycle(const std::vector<uint8_t> &code, double *create_ns, double *de
 	delete vm;
 	uint64_t t2 = now_ns();
 	*create_ns = (double)(t1 - t0);
+	*start_ns = (double)(t1 - ts);
 	*destroy_ns = (double)(t2 - t1);
 	return ret;
 }
@@ -758,22 +825,25 @@ void bm_vm_lifecycle(benchmark::State &st)
 {
 	for (auto _ : st) {
 		std::vector<uint8_t> code = guest_code("kvm_mmio");
-		std::vector<double> hc, hd, rc, rd;
+		std::vector<double> hc, hs, hd, rc, rd;
 		std::string err;
 		uint64_t t0 = now_ns();
 
 		for (uint32_t i = 0; i < pick(60, 2); i++) {
-			double c[2], d[2];
+			double c[2], d[2], start;
 			bool odd = i & 1; /* alternate which goes first */
 
-			if ((odd && hv_lifecycle(code, &c[1], &d[1], &err)) || raw_lifecycle(code, &c[0], &d[0], &err) ||
-			    (!odd && hv_lifecycle(code, &c[1], &d[1], &err)))
+			if ((odd && hv_lifecycle(code, &c[1], &start, &d[1], &err)) ||
+			    raw_lifecycle(code, &c[0], &d[0], &err) ||
+			    (!odd && hv_lifecycle(code, &c[1], &start, &d[1], &err)))
 				return st.SkipWithError(err.c_str());
 			rc.push_back(c[0]), rd.push_back(d[0]);
-			hc.push_back(c[1]), hd.push_back(d[1]);
+			hc.push_back(c[1]), hs.push_back(start), hd.push_back(d[1]);
 		}
 		store_pair("kvm_ctl_vm_create", "kvm_floor_raw_vm_create", hc, rc);
 		store_pair("kvm_ctl_vm_destroy", "kvm_floor_raw_vm_destroy", hd, rd);
+		/* no raw counterpart: the raw floor sets the boot state up inside its create */
+		store_record("kvm_ctl_vm_start", record_of("kvm_ctl_vm_start", hs, 1));
 		publish_stored(st, "kvm_ctl_vm_create", (double)(now_ns() - t0) * 1e-9);
 	}
 }
@@ -877,6 +947,198 @@ void bm_vcpu_pair(benchmark::State &st)
 	}
 }
 
+/* User-defined function add + remove pairs on a RUNNING VM (library only: bind/unbind make no ioctl). */
+void bm_user_fn(benchmark::State &st)
+{
+	for (auto _ : st) {
+		std::vector<uint8_t> code = guest_code("kvm_mmio");
+		std::vector<double> v;
+		std::string err;
+		uint64_t ua = 0x1234, t0 = now_ns();
+		hvabs_fn_desc d = { kUserType, sizeof(ua), &ua };
+		uint32_t n = pick(20000, 20);
+		int ret = user_type_register();
+
+		if (ret)
+			return st.SkipWithError(hv_text("hvabs_function_type_register", ret).c_str());
+		{
+			HvVm hv;
+
+			if (hv.build(code, 1, 0, &err) || hv.start(&err)) {
+			} else {
+				for (uint32_t i = 0; i < n + n / 10; i++) {
+					hvabs_function *fn = nullptr;
+					uint64_t a = now_ns();
+
+					ret = hvabs_vm_function_add(&fn, hv.vm, &d);
+					if (!ret)
+						ret = hvabs_function_remove(fn);
+					if (ret) {
+						err = hv_text("user function add/remove", ret);
+						break;
+					}
+					if (i >= n / 10) /* 10 % warm-up pairs dropped */
+						v.push_back((double)(now_ns() - a));
+				}
+			}
+		}
+		user_type_unregister();
+		if (!err.empty())
+			return st.SkipWithError(err.c_str());
+		store_record("kvm_ctl_user_fn_add_remove", record_of("kvm_ctl_user_fn_add_remove", v, 1));
+		publish_stored(st, "kvm_ctl_user_fn_add_remove", (double)(now_ns() - t0) * 1e-9);
+	}
+}
+
+/* ---- memory: library bytes (counting allocator) and fds per VM and per function instance ---- */
+
+/* What the process holds at one point: library bytes and blocks (counting allocator) and fds. */
+struct MemMark {
+	AllocSnapshot a;
+	int fds;
+};
+
+MemMark mem_mark()
+{
+	return { alloc_snapshot(), proc_fds() };
+}
+
+Record amount_record(double v, const char *unit, uint32_t n)
+{
+	Record r;
+
+	r.unit = unit;
+	r.median = v;
+	r.samples = n;
+	r.batch = 1;
+	return r;
+}
+
+/*
+ * Store <name> (library bytes per instance; allocations per instance) and,
+ * with @fds, <name>_fds from @a .. @b over @n instances; the live blocks by
+ * size since alloc_sizes_track(true) go to <raw_dir>/<name>.sizes.
+ */
+void store_mem(const std::string &name, const MemMark &a, const MemMark &b, uint32_t n, bool fds)
+{
+	Record r = amount_record((double)(b.a.live_bytes - a.a.live_bytes) / n, "bytes", n);
+
+	r.allocs = (double)(b.a.live_allocs - a.a.live_allocs) / n;
+	store_record(name, r);
+	if (fds)
+		store_record(name + "_fds", amount_record((double)(b.fds - a.fds) / n, "fds", n));
+	std::vector<std::pair<size_t, int64_t>> sizes = alloc_sizes_live();
+	alloc_sizes_track(false);
+	if (opts.raw_dir.empty())
+		return;
+	FILE *f = fopen((opts.raw_dir + "/" + name + ".sizes").c_str(), "w");
+	if (!f)
+		return;
+	fprintf(f, "# size_bytes net_blocks blocks_per_instance bytes_per_instance (n=%u)\n", n);
+	for (auto &kv : sizes)
+		fprintf(f, "%zu %lld %.3f %.1f\n", kv.first, (long long)kv.second, (double)kv.second / n,
+			(double)kv.first * (double)kv.second / n);
+	fclose(f);
+}
+
+/*
+ * With the counting allocator installed: @nvm VMs (create, RAM, boot, vCPU
+ * 0, start) at once; then, on one RUNNING VM, vCPUs 1..n, irqfds (GSIs
+ * 8..), ioeventfds (one eventfd, distinct addresses) and user-defined
+ * function instances, each kind measured on its own. The eventfds are
+ * opened before each mark (they are the caller's).
+ */
+int kvm_mem_measure(std::string *err)
+{
+	std::vector<uint8_t> code = guest_code("kvm_mmio");
+	uint32_t nvm = pick(6, 2), nv = pick(8, 2), nirq = pick(16, 4), nioe = pick(8, 2), nuser = pick(200, 20);
+	std::vector<int> fds;
+	int ret = user_type_register();
+
+	if (ret)
+		return *err = hv_text("hvabs_function_type_register", ret), -1;
+	{
+		std::vector<std::unique_ptr<HvVm>> vms;
+
+		vms.reserve(nvm);
+		alloc_sizes_track(true);
+		MemMark a = mem_mark();
+		for (uint32_t i = 0; !ret && i < nvm; i++) {
+			vms.emplace_back(new HvVm());
+			ret = vms.back()->build(code, 1, 0, err) || vms.back()->start(err);
+		}
+		MemMark b = mem_mark();
+		if (!ret)
+			store_mem("kvm_mem_vm", a, b, nvm, true);
+		alloc_sizes_track(false);
+	}
+	HvVm hv;
+	if (!ret)
+		ret = hv.build(code, 1, 0, err) || hv.start(err);
+	for (uint32_t i = 0; !ret && i < nirq + 1; i++) {
+		fds.push_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+		if (fds.back() < 0)
+			ret = -1, *err = errno_text("eventfd", errno);
+	}
+	/* each kind: mark, add @n instances, mark; @add(i) returns an HVABS_E* code */
+	auto kind = [&](const char *name, uint32_t n, bool with_fds, auto add) {
+		if (ret)
+			return;
+		alloc_sizes_track(true);
+		MemMark a = mem_mark();
+		for (uint32_t i = 0; !ret && i < n; i++) {
+			int r = add(i);
+			if (r)
+				ret = -1, *err = hv_text(name, r);
+		}
+		MemMark b = mem_mark();
+		if (!ret)
+			store_mem(name, a, b, n, with_fds);
+		alloc_sizes_track(false);
+	};
+	kind("kvm_mem_vcpu", nv, true, [&](uint32_t i) { return hvabs_vm_vcpu_add(nullptr, hv.vm, i + 1); });
+	kind("kvm_mem_irqfd", nirq, false,
+	     [&](uint32_t i) { return hvabs_vm_irqfd_add(nullptr, hv.vm, fds[i + 1], 8 + i, 0, -1); });
+	kind("kvm_mem_ioeventfd", nioe, false, [&](uint32_t i) {
+		return hvabs_vm_ioeventfd_add(nullptr, hv.vm, HVABS_SPACE_MMIO, kDoorbell + 8 * i, 4, fds[0], 0, 0);
+	});
+	kind("kvm_mem_user_fn", nuser, false, [&](uint32_t i) {
+		uint64_t arg = i;
+		hvabs_fn_desc d = { kUserType, sizeof(arg), &arg };
+		return hvabs_vm_function_add(nullptr, hv.vm, &d);
+	});
+	hvabs_vm_destroy(hv.vm); /* the functions go before their eventfds */
+	hv.vm = nullptr;
+	for (int fd : fds)
+		if (fd >= 0)
+			close(fd);
+	user_type_unregister();
+	return ret ? -1 : 0;
+}
+
+void bm_mem(benchmark::State &st)
+{
+	for (auto _ : st) {
+		std::string err;
+		uint64_t t0 = now_ns();
+		int ret;
+
+		if (hvabs_alloc_count() != 0)
+			return st.SkipWithError("library objects alive: cannot install the counting allocator");
+		ret = counting_allocator_install();
+		if (ret)
+			return fail(st, "hvabs_set_allocator", ret);
+		ret = kvm_mem_measure(&err);
+		if (hvabs_alloc_count() != 0)
+			return st.SkipWithError("library allocations left after the VMs were destroyed");
+		if (counting_allocator_remove() != 0)
+			return st.SkipWithError("cannot restore the default allocator");
+		if (ret)
+			return st.SkipWithError(err.c_str());
+		publish_stored(st, "kvm_mem_vm", (double)(now_ns() - t0) * 1e-9);
+	}
+}
+
 /* ---- 1 -> 2 vCPU threads: handler-served MMIO exits per second, hvabs and raw ---- */
 
 struct Lane {
@@ -884,33 +1146,6 @@ struct Lane {
 	uint64_t t_start = 0, t_end = 0;
 	int ret = 0;
 };
-
-/* Exits per second of @n lanes started together; @run(k) runs lane k to its end. */
-template <typename RunFn> double lanes_rate(unsigned n, uint64_t count, RunFn run, int *ret)
-{
-	std::atomic<unsigned> barrier{ 0 };
-	std::vector<uint64_t> t0(n), t1(n);
-	std::vector<int> rets(n, 0);
-	std::vector<std::thread> th;
-
-	for (unsigned k = 0; k < n; k++)
-		th.emplace_back([&, k] {
-			barrier.fetch_add(1);
-			while (barrier.load() < n)
-				;
-			t0[k] = now_ns();
-			rets[k] = run(k);
-			t1[k] = now_ns();
-		});
-	for (auto &t : th)
-		t.join();
-	*ret = 0;
-	for (int r : rets)
-		*ret |= r;
-	uint64_t start = *std::min_element(t0.begin(), t0.end());
-	uint64_t end = *std::max_element(t1.begin(), t1.end());
-	return (double)(count * n) / ((double)(end - start) * 1e-9);
-}
 
 int stamp_write_lane(hvabs_vcpu *vcpu, uint64_t addr, uint32_t len, uint64_t data, void *payload)
 {
@@ -972,20 +1207,6 @@ int scaling_measure(Scaling &sc, std::string *err)
 			return *err = "scaling round: unexpected exit", -1;
 	}
 	return 0;
-}
-
-Record rate_record(const std::string &name, std::vector<double> &v, const char *unit)
-{
-	Record r;
-
-	raw_dump(name, v);
-	std::vector<double> c = v;
-	Stats s = stats_of(c);
-	r.unit = unit;
-	r.median = s.median;
-	r.samples = (double)s.n;
-	r.batch = 1;
-	return r;
 }
 
 void bm_scaling(benchmark::State &st)
@@ -1059,26 +1280,38 @@ void register_kvm()
 	reg("kvm_floor_raw_pio_exit", [](benchmark::State &st) { bm_exits(st, "kvm_pio", "pio"); });
 	reg_stored("kvm_pio_exit");
 	reg_stored("kvm_pio_handler");
+	reg("kvm_floor_raw_mmio_read_exit",
+	    [](benchmark::State &st) { bm_exits(st, "kvm_mmio_read", "mmio_read"); });
+	reg_stored("kvm_mmio_read_exit");
+	reg_stored("kvm_mmio_read_handler");
 	reg("kvm_floor_raw_ioeventfd_doorbell", bm_doorbell);
 	reg_stored("kvm_ioeventfd_doorbell");
-	reg("kvm_floor_raw_irqfd_latency", bm_irq);
+	reg("kvm_floor_raw_irqfd_latency", [](benchmark::State &st) { bm_irq(st, false); });
 	reg_stored("kvm_floor_eventfd_wakeup");
 	reg_stored("kvm_irqfd_latency");
+	reg("kvm_floor_raw_irqfd_level_latency", [](benchmark::State &st) { bm_irq(st, true); });
+	reg_stored("kvm_irqfd_level_latency");
 	reg("kvm_throughput_1vcpu", bm_scaling);
 	for (const char *n : { "kvm_throughput_2vcpu", "kvm_scaling_2vcpu", "kvm_floor_raw_throughput_1vcpu",
 			       "kvm_floor_raw_throughput_2vcpu", "kvm_floor_2thread_scaling" })
 		reg_stored(n);
 	reg("kvm_ctl_vm_create", bm_vm_lifecycle);
 	reg_stored("kvm_floor_raw_vm_create");
+	reg_stored("kvm_ctl_vm_start");
 	reg_stored("kvm_ctl_vm_destroy");
 	reg_stored("kvm_floor_raw_vm_destroy");
 	reg("kvm_ctl_vcpu_add_remove", bm_vcpu_pair);
+	reg("kvm_ctl_user_fn_add_remove", bm_user_fn);
 	reg("kvm_ctl_irqfd_add", [](benchmark::State &st) { bm_fd_pairs(st, true); });
 	for (const char *n : { "kvm_floor_raw_irqfd_assign", "kvm_ctl_irqfd_remove", "kvm_floor_raw_irqfd_deassign" })
 		reg_stored(n);
 	reg("kvm_ctl_ioeventfd_add", [](benchmark::State &st) { bm_fd_pairs(st, false); });
 	for (const char *n : { "kvm_floor_raw_ioeventfd_assign", "kvm_ctl_ioeventfd_remove",
 			       "kvm_floor_raw_ioeventfd_deassign" })
+		reg_stored(n);
+	reg("kvm_mem_vm", bm_mem);
+	for (const char *n : { "kvm_mem_vm_fds", "kvm_mem_vcpu", "kvm_mem_vcpu_fds", "kvm_mem_irqfd",
+			       "kvm_mem_ioeventfd", "kvm_mem_user_fn" })
 		reg_stored(n);
 }
 

@@ -77,14 +77,22 @@ void guest_floor(GuestCtx *c)
 	}
 }
 
-void guest_access(hvabs_sim_guest *g, GuestCtx *c, bool write)
+/* Batched accesses to c->addrs[k & c->mask]: MMIO (@pio false) or port I/O (the address's low 16 bits). */
+void guest_access(hvabs_sim_guest *g, GuestCtx *c, bool write, bool pio)
 {
 	uint64_t k = 0, v = 0;
+	uint32_t pv = 0;
 
 	for (uint32_t b = 0; b < c->warmup + c->nbatches; b++) {
 		int err = 0;
 		uint64_t t0 = now_ns();
-		if (write) {
+		if (pio && write) {
+			for (uint32_t j = 0; j < c->batch; j++, k++)
+				err |= hvabs_sim_guest_pio_write(g, (uint16_t)c->addrs[k & c->mask], 4, j);
+		} else if (pio) {
+			for (uint32_t j = 0; j < c->batch; j++, k++)
+				err |= hvabs_sim_guest_pio_read(g, (uint16_t)c->addrs[k & c->mask], 4, &pv);
+		} else if (write) {
 			for (uint32_t j = 0; j < c->batch; j++, k++)
 				err |= hvabs_sim_guest_mmio_write(g, c->addrs[k & c->mask], 4, j);
 		} else {
@@ -146,10 +154,16 @@ void bench_guest(hvabs_sim_guest *g, void *payload)
 			guest_floor(c);
 			break;
 		case CMD_WRITE:
-			guest_access(g, c, true);
+			guest_access(g, c, true, false);
 			break;
 		case CMD_READ:
-			guest_access(g, c, false);
+			guest_access(g, c, false, false);
+			break;
+		case CMD_PIO_WRITE:
+			guest_access(g, c, true, true);
+			break;
+		case CMD_PIO_READ:
+			guest_access(g, c, false, true);
 			break;
 		case CMD_THROUGHPUT:
 			guest_throughput(g, c);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* bench/bench_unicorn.cc: sim with Unicorn guests - MMIO writes to an IO handler vs a bare Unicorn loop, irqfd wake-up of a halted vCPU, VM lifecycle. */
+/* bench/bench_unicorn.cc: sim with Unicorn guests - MMIO writes and reads to an IO handler vs a bare Unicorn loop, ioeventfd doorbell vs IO handler, irqfd wake-up of a halted vCPU, VM lifecycle. */
 #include "bench.h"
 
 #ifdef HVABS_BENCH_UNICORN
@@ -27,18 +27,20 @@ struct Arch {
 	bool arm;
 	const char *mmio_loop; /* guest files in HVABS_GUEST_DIR */
 	const char *irq;
+	const char *mmio_read; /* the bench's own guests (bench/guests, HVABS_BENCH_UC_GUEST_DIR): mode of mmio_loop */
+	const char *doorbell;
 	uint32_t loop_mode; /* cpu modes of the two guests (tests/guests/CMakeLists.txt) */
 	uint32_t irq_mode;
 };
 
-const Arch kX86 = { "x86", false, "mmio_loop-x86.bin", "irq_edge-x86.bin", HVABS_CPU_MODE_X86_LONG64,
-		    HVABS_CPU_MODE_X86_REAL };
-const Arch kArm64 = { "arm64", true, "mmio_loop-arm64.bin", "irq_edge-arm64.bin", HVABS_CPU_MODE_ARM64_EL1,
-		      HVABS_CPU_MODE_ARM64_EL1 };
+const Arch kX86 = { "x86", false, "mmio_loop-x86.bin", "irq_edge-x86.bin", "uc_mmio_read-x86.bin",
+		    "uc_doorbell-x86.bin", HVABS_CPU_MODE_X86_LONG64, HVABS_CPU_MODE_X86_REAL };
+const Arch kArm64 = { "arm64", true, "mmio_loop-arm64.bin", "irq_edge-arm64.bin", "uc_mmio_read-arm64.bin",
+		      "uc_doorbell-arm64.bin", HVABS_CPU_MODE_ARM64_EL1, HVABS_CPU_MODE_ARM64_EL1 };
 
-std::vector<uint8_t> guest_file(const char *file)
+std::vector<uint8_t> guest_file(const char *file, const char *dir = HVABS_GUEST_DIR)
 {
-	std::ifstream f(std::string(HVABS_GUEST_DIR) + "/" + file, std::ios::binary);
+	std::ifstream f(std::string(dir) + "/" + file, std::ios::binary);
 
 	return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
 }
@@ -110,6 +112,13 @@ uint64_t bare_read(uc_engine *uc, uint64_t off, unsigned size, void *p)
 	return 0;
 }
 
+uint64_t bare_read_stamp(uc_engine *uc, uint64_t off, unsigned size, void *p)
+{
+	(void)uc, (void)off, (void)size;
+	static_cast<Stamps *>(p)->tick();
+	return 0;
+}
+
 void bare_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *p)
 {
 	(void)uc, (void)off, (void)size, (void)val;
@@ -122,8 +131,13 @@ void bare_stop(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *p
 	uc_emu_stop(uc);
 }
 
-/* The same guest loop of @n writes on a bare Unicorn instance (the floor); stamps in @s. */
-int bare_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps *s, std::string *err)
+/*
+ * The same guest loop of @n accesses on a bare Unicorn instance (the
+ * floor); the doorbell page's write callback (@read false) or read
+ * callback stamps in @s.
+ */
+int bare_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps *s, std::string *err,
+	     bool read = false)
 {
 	std::vector<uint8_t> ram(ram_size(a));
 	uc_engine *uc = nullptr;
@@ -133,7 +147,10 @@ int bare_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps
 		return *err = std::string("uc_open: ") + uc_strerror(ue), -1;
 	memcpy(ram.data() + (load_addr(a) - ram_base(a)), code.data(), code.size());
 	uc_mem_map_ptr(uc, ram_base(a), ram.size(), UC_PROT_ALL, ram.data());
-	uc_mmio_map(uc, HVABS_GUEST_DOORBELL_MMIO, 0x1000, bare_read, nullptr, bare_write, s);
+	if (read)
+		uc_mmio_map(uc, HVABS_GUEST_DOORBELL_MMIO, 0x1000, bare_read_stamp, s, bare_write, s);
+	else
+		uc_mmio_map(uc, HVABS_GUEST_DOORBELL_MMIO, 0x1000, bare_read, nullptr, bare_write, s);
 	uc_mmio_map(uc, HVABS_GUEST_TEST_MMIO, 0x1000, bare_read, nullptr, bare_stop, nullptr);
 	uc_reg_write(uc, a.arm ? (int)UC_ARM64_REG_X0 : (int)UC_X86_REG_RSI, &n);
 	/* x86 ends at its exit OUT and cli; hlt (no OUT hook: Unicorn ignores them), arm64 at the report */
@@ -142,7 +159,7 @@ int bare_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps
 	if (ue != UC_ERR_OK)
 		return *err = std::string("uc_emu_start: ") + uc_strerror(ue), -1;
 	if (s->count != n)
-		return *err = "bare Unicorn: the guest did not make every write", -1;
+		return *err = "bare Unicorn: the guest did not make every access", -1;
 	return 0;
 }
 
@@ -153,8 +170,26 @@ int stamp_write(hvabs_vcpu *vcpu, uint64_t addr, uint32_t len, uint64_t data, vo
 	return 0;
 }
 
-/* The guest on sim: every doorbell write served by an IO handler; runs to the report exit. */
-int sim_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps *s, std::string *err)
+int stamp_read(hvabs_vcpu *vcpu, uint64_t addr, uint32_t len, uint64_t *data, void *payload)
+{
+	(void)vcpu, (void)addr, (void)len;
+	*data = 0;
+	static_cast<Stamps *>(payload)->tick();
+	return 0;
+}
+
+/* Is the current exit of @v the guest's report (after its accesses)? */
+bool at_report(const Arch &a, hvabs_vcpu *v)
+{
+	const hvabs_exit *e = hvabs_vcpu_exit(v);
+
+	return a.arm ? e->reason == HVABS_EXIT_MMIO && e->mmio.addr == HVABS_GUEST_TEST_MMIO
+		     : e->reason == HVABS_EXIT_PIO && e->pio.port == HVABS_GUEST_X86_TEST_PORT;
+}
+
+/* The guest on sim: every doorbell write (read with @read) served by an IO handler; runs to the report exit. */
+int sim_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps *s, std::string *err,
+	    bool read = false)
 {
 	hvabs_vm *vm = nullptr;
 	hvabs_vcpu *v = nullptr;
@@ -166,7 +201,10 @@ int sim_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps 
 	d.addr = HVABS_GUEST_DOORBELL_MMIO;
 	d.size = 4;
 	d.len = 4;
-	d.write = stamp_write;
+	if (read)
+		d.read = stamp_read;
+	else
+		d.write = stamp_write;
 	d.payload = s;
 	if (!ret && (ret = hvabs_vm_io_handler_add(nullptr, vm, &d)))
 		*err = hv_text("hvabs_vm_io_handler_add", ret);
@@ -175,15 +213,12 @@ int sim_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps 
 	if (!ret && (ret = hvabs_vcpu_run(v)))
 		*err = hv_text("hvabs_vcpu_run", ret);
 	if (!ret) {
-		const hvabs_exit *e = hvabs_vcpu_exit(v);
-		bool report = a.arm ? e->reason == HVABS_EXIT_MMIO && e->mmio.addr == HVABS_GUEST_TEST_MMIO
-				    : e->reason == HVABS_EXIT_PIO && e->pio.port == HVABS_GUEST_X86_TEST_PORT;
 		struct hvabs_vcpu_stats st;
 
 		hvabs_vcpu_stats_get(v, &st);
-		if (!report || s->count != n || st.dispatched != n) {
-			*err = std::string("sim: the guest's writes were not all served by the handler (exit ") +
-			       hvabs_exit_reason_name(e->reason) + ")";
+		if (!at_report(a, v) || s->count != n || st.dispatched != n) {
+			*err = std::string("sim: the guest's accesses were not all served by the handler (exit ") +
+			       hvabs_exit_reason_name(hvabs_vcpu_exit(v)->reason) + ")";
 			ret = -1;
 		}
 	}
@@ -191,38 +226,146 @@ int sim_run(const Arch &a, const std::vector<uint8_t> &code, uint64_t n, Stamps 
 	return ret ? -1 : 0;
 }
 
-void bm_mmio(benchmark::State &st, const Arch &a)
+/* MMIO writes (mmio_loop) or reads (@read: uc_mmio_read) of 32 bits, IO handler on sim vs bare Unicorn. */
+void bm_mmio(benchmark::State &st, const Arch &a, bool read)
 {
 	for (auto _ : st) {
-		std::vector<uint8_t> code = guest_file(a.mmio_loop);
+		std::vector<uint8_t> code =
+			read ? guest_file(a.mmio_read, HVABS_BENCH_UC_GUEST_DIR) : guest_file(a.mmio_loop);
 		std::vector<double> bare, sim;
-		std::string err;
+		std::string err, arch = a.name, kind = read ? "_mmio_read" : "_mmio";
 		Stamps s;
 		uint32_t nb = pick(1000, 20);
 		uint64_t n = (uint64_t)nb * kBatch;
 		uint64_t t0 = now_ns();
 
 		if (code.empty())
-			return st.SkipWithError((std::string(a.mmio_loop) + " not built").c_str());
+			return st.SkipWithError((std::string(read ? a.mmio_read : a.mmio_loop) + " not built").c_str());
 		/* alternating rounds: both see the same machine load; 10 % warm-up batches dropped */
-		for (uint32_t r = 0; r < pick(8, 1); r++) {
+		for (uint32_t r = 0; r < (read ? pick(4, 1) : pick(8, 1)); r++) {
 			s.reset(kBatch, UINT64_MAX, nb);
-			if (bare_run(a, code, n, &s, &err))
+			if (bare_run(a, code, n, &s, &err, read))
 				return st.SkipWithError(err.c_str());
 			s.samples(bare, nb / 10);
 			s.reset(kBatch, UINT64_MAX, nb);
-			if (sim_run(a, code, n, &s, &err))
+			if (sim_run(a, code, n, &s, &err, read))
 				return st.SkipWithError(err.c_str());
 			s.samples(sim, nb / 10);
 		}
-		std::string arch = a.name;
-		Record f = record_of("unicorn_floor_bare_" + arch + "_mmio", bare, kBatch);
-		Record r = record_of("unicorn_" + arch + "_mmio_handler", sim, kBatch);
+		Record f = record_of("unicorn_floor_bare_" + arch + kind, bare, kBatch);
+		Record r = record_of("unicorn_" + arch + kind + "_handler", sim, kBatch);
 		r.floor_median = f.median;
 		r.ratio = r.median / f.median;
-		store_record("unicorn_floor_bare_" + arch + "_mmio", f);
-		store_record("unicorn_" + arch + "_mmio_handler", r);
-		publish_stored(st, "unicorn_floor_bare_" + arch + "_mmio", (double)(now_ns() - t0) * 1e-9);
+		store_record("unicorn_floor_bare_" + arch + kind, f);
+		store_record("unicorn_" + arch + kind + "_handler", r);
+		publish_stored(st, "unicorn_floor_bare_" + arch + kind, (double)(now_ns() - t0) * 1e-9);
+	}
+}
+
+/* ---- the doorbell as an ioeventfd vs the same writes to an IO handler ---- */
+
+constexpr uint32_t kBellWrites = 64;  /* doorbell writes per round of uc_doorbell (bench/guests) */
+constexpr uint64_t kTickOffset = 0x800; /* the round's tick register, from the doorbell */
+
+int count_write(hvabs_vcpu *vcpu, uint64_t addr, uint32_t len, uint64_t data, void *payload)
+{
+	(void)vcpu, (void)addr, (void)len, (void)data;
+	++*static_cast<uint64_t *>(payload);
+	return 0;
+}
+
+/*
+ * uc_doorbell with @rounds rounds of kBellWrites doorbell writes, the
+ * doorbell an ioeventfd on @efd (>= 0) or a counting IO handler; each
+ * round's tick (an IO handler) stamps in @s. Checks that every write
+ * reached the eventfd / handler and every tick the stamps.
+ */
+int doorbell_run(const Arch &a, const std::vector<uint8_t> &code, uint32_t rounds, int efd, Stamps *s,
+		 std::string *err)
+{
+	hvabs_vm *vm = nullptr;
+	hvabs_vcpu *v = nullptr;
+	hvabs_io_desc d{}, t{};
+	uint64_t count = 0, signalled = 0, n = (uint64_t)rounds * kBellWrites;
+	int ret = uc_vm_build(&vm, &v, a, a.loop_mode, code, rounds, err);
+
+	d.version = t.version = HVABS_IO_DESC_VERSION;
+	d.space = t.space = HVABS_SPACE_MMIO;
+	d.addr = HVABS_GUEST_DOORBELL_MMIO;
+	t.addr = HVABS_GUEST_DOORBELL_MMIO + kTickOffset;
+	d.size = d.len = t.size = t.len = 4;
+	d.write = count_write;
+	d.payload = &count;
+	t.write = stamp_write;
+	t.payload = s;
+	s->reset(1, UINT64_MAX, rounds);
+	if (!ret && (ret = hvabs_vm_io_handler_add(nullptr, vm, &t)))
+		*err = hv_text("hvabs_vm_io_handler_add (tick)", ret);
+	if (!ret && efd >= 0 &&
+	    (ret = hvabs_vm_ioeventfd_add(nullptr, vm, HVABS_SPACE_MMIO, HVABS_GUEST_DOORBELL_MMIO, 4, efd, 0, 0)))
+		*err = hv_text("hvabs_vm_ioeventfd_add", ret);
+	if (!ret && efd < 0 && (ret = hvabs_vm_io_handler_add(nullptr, vm, &d)))
+		*err = hv_text("hvabs_vm_io_handler_add", ret);
+	if (!ret && (ret = hvabs_vm_start(vm)))
+		*err = hv_text("hvabs_vm_start", ret);
+	if (!ret && (ret = hvabs_vcpu_run(v)))
+		*err = hv_text("hvabs_vcpu_run", ret);
+	if (!ret) {
+		if (efd >= 0 && read(efd, &signalled, sizeof(signalled)) != sizeof(signalled))
+			signalled = 0;
+		if (!at_report(a, v) || (efd >= 0 ? signalled : count) != n || s->count != rounds) {
+			*err = "doorbell: the guest's writes did not all reach the eventfd / handler";
+			ret = -1;
+		}
+	}
+	hvabs_vm_destroy(vm);
+	return ret ? -1 : 0;
+}
+
+/*
+ * Alternating runs of: doorbell served by an IO handler, doorbell an
+ * ioeventfd. A sample is one round's time (between two ticks, stamped in
+ * the tick's IO handler) / kBellWrites: ns per doorbell write, with 1/64 of
+ * the tick included in both; 10 % warm-up rounds of each run dropped. The
+ * handler's median is the ioeventfd's reference (floor_median).
+ */
+void bm_doorbell(benchmark::State &st, const Arch &a)
+{
+	for (auto _ : st) {
+		std::vector<uint8_t> code = guest_file(a.doorbell, HVABS_BENCH_UC_GUEST_DIR);
+		std::vector<double> hs, es;
+		std::string err, arch = a.name;
+		uint32_t rounds = pick(1000, 20);
+		uint64_t t0 = now_ns();
+		int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		Stamps s;
+
+		if (code.empty() || efd < 0) {
+			if (efd >= 0)
+				close(efd);
+			return st.SkipWithError(code.empty() ? "uc_doorbell not built" : "eventfd failed");
+		}
+		for (uint32_t r = 0; r < pick(2, 1) && err.empty(); r++) {
+			for (int fd : { -1, efd }) {
+				std::vector<double> v;
+
+				if (doorbell_run(a, code, rounds, fd, &s, &err))
+					break;
+				s.samples(v, rounds / 10);
+				for (double x : v)
+					(fd < 0 ? hs : es).push_back(x / kBellWrites);
+			}
+		}
+		close(efd);
+		if (!err.empty())
+			return st.SkipWithError(err.c_str());
+		Record h = record_of("unicorn_" + arch + "_doorbell_handler", hs, kBellWrites);
+		Record e = record_of("unicorn_" + arch + "_doorbell_ioeventfd", es, kBellWrites);
+		e.floor_median = h.median;
+		e.ratio = e.median / h.median;
+		store_record("unicorn_" + arch + "_doorbell_handler", h);
+		store_record("unicorn_" + arch + "_doorbell_ioeventfd", e);
+		publish_stored(st, "unicorn_" + arch + "_doorbell_ioeventfd", (double)(now_ns() - t0) * 1e-9);
 	}
 }
 
@@ -421,8 +564,12 @@ void register_unicorn()
 	for (const Arch *a : { &kX86, &kArm64 }) {
 		std::string n = a->name;
 
-		reg("unicorn_floor_bare_" + n + "_mmio", [a](benchmark::State &st) { bm_mmio(st, *a); });
+		reg("unicorn_floor_bare_" + n + "_mmio", [a](benchmark::State &st) { bm_mmio(st, *a, false); });
 		reg_stored("unicorn_" + n + "_mmio_handler");
+		reg("unicorn_floor_bare_" + n + "_mmio_read", [a](benchmark::State &st) { bm_mmio(st, *a, true); });
+		reg_stored("unicorn_" + n + "_mmio_read_handler");
+		reg("unicorn_" + n + "_doorbell_ioeventfd", [a](benchmark::State &st) { bm_doorbell(st, *a); });
+		reg_stored("unicorn_" + n + "_doorbell_handler");
 		reg("unicorn_" + n + "_irqfd_wake", [a](benchmark::State &st) { bm_wake(st, *a); });
 		reg_stored("unicorn_floor_eventfd_wakeup_" + n);
 		reg("unicorn_" + n + "_vm_lifecycle", [a](benchmark::State &st) { bm_life(st, *a); });

@@ -114,6 +114,20 @@ void publish_stored(benchmark::State &st, const std::string &name, double second
 	publish(st, it->second, seconds);
 }
 
+Record rate_record(const std::string &name, std::vector<double> &v, const char *unit)
+{
+	Record r;
+
+	raw_dump(name, v);
+	std::vector<double> c = v;
+	Stats s = stats_of(c);
+	r.unit = unit;
+	r.median = s.median;
+	r.samples = (double)s.n;
+	r.batch = 1;
+	return r;
+}
+
 void reg_stored(const std::string &name)
 {
 	reg(name, [name](benchmark::State &st) {
@@ -297,7 +311,9 @@ void usage_extra()
 {
 	fprintf(stderr, "hvabs-bench options (besides Google Benchmark's):\n"
 			"  --hvabs_smoke          few iterations (checks that every case runs)\n"
-			"  --hvabs_raw_dir=DIR    write raw samples to DIR/<case>.txt\n");
+			"  --hvabs_raw_dir=DIR    write raw samples to DIR/<case>.txt\n"
+			"  --hvabs_gunyah_abi=V   hvabs-bench-gunyah: ABI v14 (default) or v10; v10 cases are\n"
+			"                         named gunyah_v10_*\n");
 }
 
 } /* namespace */
@@ -309,14 +325,19 @@ int parse_options(int *argc, char **argv)
 	for (int i = 1; i < *argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "--hvabs_smoke"))
+		if (!strcmp(a, "--hvabs_smoke")) {
 			opts.smoke = true;
-		else if (!strncmp(a, "--hvabs_raw_dir=", 16))
+		} else if (!strncmp(a, "--hvabs_raw_dir=", 16)) {
 			opts.raw_dir = a + 16;
-		else if (!strcmp(a, "--hvabs_help"))
+		} else if (!strncmp(a, "--hvabs_gunyah_abi=", 19)) {
+			opts.gunyah_abi = a + 19;
+			if (opts.gunyah_abi != "v10" && opts.gunyah_abi != "v14")
+				return usage_extra(), 1;
+		} else if (!strcmp(a, "--hvabs_help")) {
 			return usage_extra(), 1;
-		else
+		} else {
 			argv[out++] = argv[i];
+		}
 	}
 	*argc = out;
 	return 0;

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,14 @@ CASES = [
     ("unicorn_floor_bare_arm64_mmio", "the same guest (mmio_loop-arm64) on a bare Unicorn instance: uc_mmio_map write callback that only counts", "-", "-"),
     ("unicorn_x86_mmio_handler", "sim Unicorn guest (mmio_loop-x86): 32-bit MMIO write to the doorbell, served by a counting IO handler, guest resumes", "unicorn_floor_bare_x86_mmio, same rounds", "median / floor"),
     ("unicorn_arm64_mmio_handler", "sim Unicorn guest (mmio_loop-arm64): 32-bit store to the doorbell, served by a counting IO handler, guest resumes", "unicorn_floor_bare_arm64_mmio, same rounds", "median / floor"),
+    ("unicorn_floor_bare_x86_mmio_read", "the same read loop (bench/guests/uc_mmio_read-x86, long mode) on a bare Unicorn instance: uc_mmio_map read callback that only counts", "-", "-"),
+    ("unicorn_floor_bare_arm64_mmio_read", "the same read loop (uc_mmio_read-arm64) on a bare Unicorn instance: uc_mmio_map read callback that only counts", "-", "-"),
+    ("unicorn_x86_mmio_read_handler", "sim Unicorn guest (bench/guests/uc_mmio_read-x86): 32-bit MMIO read of the doorbell address, served by a counting IO handler (value 0), guest resumes", "unicorn_floor_bare_x86_mmio_read, same rounds", "median / floor"),
+    ("unicorn_arm64_mmio_read_handler", "sim Unicorn guest (uc_mmio_read-arm64): 32-bit load from the doorbell address, served by a counting IO handler, guest resumes", "unicorn_floor_bare_arm64_mmio_read, same rounds", "median / floor"),
+    ("unicorn_x86_doorbell_handler", "sim Unicorn guest (bench/guests/uc_doorbell-x86): rounds of 64 doorbell writes + 1 tick write, the doorbell served by a counting IO handler; round time (stamped in the tick's handler) / 64", "-", "-"),
+    ("unicorn_arm64_doorbell_handler", "the same with uc_doorbell-arm64", "-", "-"),
+    ("unicorn_x86_doorbell_ioeventfd", "the same guest with the doorbell an ioeventfd (sim: core's generic ioeventfd, an eventfd write per guest write), alternating runs", "unicorn_x86_doorbell_handler, same rounds", "median / handler median"),
+    ("unicorn_arm64_doorbell_ioeventfd", "the same with uc_doorbell-arm64", "unicorn_arm64_doorbell_handler, same rounds", "median / handler median"),
     ("unicorn_floor_eventfd_wakeup_", "eventfd write -> a thread blocked in read() wakes (one kernel wake-up), measured next to the case", "-", "-"),
     ("unicorn_x86_irqfd_wake", "eventfd write (irqfd) -> halted Unicorn vCPU (irq_edge-x86: sti; hlt) wakes, takes the interrupt, its report reaches an IO handler", "unicorn_floor_eventfd_wakeup_x86", "median / floor"),
     ("unicorn_arm64_irqfd_wake", "eventfd write (irqfd) -> Unicorn vCPU in WFI (irq_edge-arm64) wakes, takes the IRQ, its report reaches an IO handler", "unicorn_floor_eventfd_wakeup_arm64", "median / floor"),
@@ -50,11 +59,16 @@ CASES = [
     ("kvm_floor_raw_pio_exit", "raw KVM_RUN loop: guest 4-byte OUT -> KVM_EXIT_IO -> indirect call -> KVM_RUN", "-", "-"),
     ("kvm_pio_exit", "the same guest through hvabs: PIO exit returned by hvabs_vcpu_run, run again", "kvm_floor_raw_pio_exit, same rounds", "median / floor"),
     ("kvm_pio_handler", "the same guest through hvabs: every OUT served by an IO handler inside one hvabs_vcpu_run", "kvm_floor_raw_pio_exit, same rounds", "median / floor"),
+    ("kvm_floor_raw_mmio_read_exit", "raw KVM_RUN loop: guest 4-byte MMIO read (bench/guests/kvm_mmio_read.s) -> KVM_EXIT_MMIO -> indirect call returns the value -> KVM_RUN completes the read", "-", "-"),
+    ("kvm_mmio_read_exit", "the same guest through hvabs: MMIO read exit returned by hvabs_vcpu_run (the caller fills the data), run again", "kvm_floor_raw_mmio_read_exit, same rounds", "median / floor"),
+    ("kvm_mmio_read_handler", "the same guest through hvabs: every MMIO read served by an IO handler's read callback inside one hvabs_vcpu_run", "kvm_floor_raw_mmio_read_exit, same rounds", "median / floor"),
     ("kvm_floor_raw_ioeventfd_doorbell", "raw KVM_IOEVENTFD on the doorbell: guest rounds of 64 doorbell writes + 1 OUT exit, time per write (guest-side throughput)", "-", "-"),
     ("kvm_ioeventfd_doorbell", "the same guest with the doorbell an hvabs ioeventfd function, rounds returned by hvabs_vcpu_run", "kvm_floor_raw_ioeventfd_doorbell, same rounds", "median / floor"),
     ("kvm_floor_eventfd_wakeup", "eventfd write -> a thread blocked in read() wakes (one kernel wake-up)", "-", "-"),
     ("kvm_floor_raw_irqfd_latency", "raw KVM_IRQFD (GSI 5, in-kernel PIC): eventfd write -> guest in hlt takes IRQ5, its handler's OUT reaches the vCPU thread's KVM_RUN", "kvm_floor_eventfd_wakeup", "median / floor"),
     ("kvm_irqfd_latency", "the same through an hvabs irqfd function and hvabs_vcpu_run", "kvm_floor_raw_irqfd_latency", "median / floor"),
+    ("kvm_floor_raw_irqfd_level_latency", "raw level irqfd (KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE, GSI 5, in-kernel PIC): eventfd write -> guest's handler's OUT reaches KVM_RUN; the line drops at the guest's EOI", "kvm_floor_eventfd_wakeup", "median / floor"),
+    ("kvm_irqfd_level_latency", "the same through an hvabs irqfd function with HVABS_IRQFD_LEVEL | HVABS_IRQFD_RESAMPLE", "kvm_floor_raw_irqfd_level_latency", "median / floor"),
     ("kvm_floor_raw_throughput_1vcpu", "raw KVM_RUN loop, MMIO write exits per second, one vCPU thread", "-", "-"),
     ("kvm_floor_raw_throughput_2vcpu", "raw KVM_RUN loops, MMIO write exits per second, two vCPU threads of one VM at once", "-", "-"),
     ("kvm_throughput_1vcpu", "hvabs, IO-handler-served MMIO exits per second, one vCPU thread", "kvm_floor_raw_throughput_1vcpu", "median / floor"),
@@ -65,7 +79,16 @@ CASES = [
     ("kvm_floor_raw_vm_destroy", "raw: munmap + close of the vCPU, VM and /dev/kvm fds", "-", "-"),
     ("kvm_ctl_vm_create", "hvabs_vm_create (kvm) + RAM + boot setup + vCPU + hvabs_vm_start", "kvm_floor_raw_vm_create", "median / floor"),
     ("kvm_ctl_vm_destroy", "hvabs_vm_destroy of that VM", "kvm_floor_raw_vm_destroy", "median / floor"),
+    ("kvm_ctl_vm_start", "part of kvm_ctl_vm_create: hvabs_vm_start alone (no raw counterpart: the raw floor sets its vCPU up inside its create)", "-", "-"),
     ("kvm_ctl_vcpu_add_remove", "vCPU function add + remove on a RUNNING VM (KVM cannot destroy vCPUs: the backend parks the fd and takes it back)", "-", "-"),
+    ("kvm_ctl_user_fn_add_remove", "user-defined function type (bind/unbind make no ioctl) add+remove on a RUNNING kvm VM (library only: no floor)", "-", "-"),
+    ("kvm_mem_vm_fds", "file descriptors per kvm VM (create, RAM, boot, vCPU 0, start): the kernel objects behind it", "-", "-"),
+    ("kvm_mem_vm", "library bytes per kvm VM (create, RAM, boot, vCPU 0, start; guest RAM is mmap()ed, not counted)", "-", "-"),
+    ("kvm_mem_vcpu_fds", "file descriptors per vCPU function added to a RUNNING kvm VM (the KVM vCPU fd)", "-", "-"),
+    ("kvm_mem_vcpu", "library bytes per vCPU function added to a RUNNING kvm VM (the kvm_run page is mmap()ed, not counted)", "-", "-"),
+    ("kvm_mem_irqfd", "library bytes per irqfd function on a RUNNING kvm VM (the eventfd is the caller's)", "-", "-"),
+    ("kvm_mem_ioeventfd", "library bytes per ioeventfd function on a RUNNING kvm VM", "-", "-"),
+    ("kvm_mem_user_fn", "library bytes per user-defined function instance (8-byte argument) on a RUNNING kvm VM", "-", "-"),
     ("kvm_floor_raw_irqfd_assign", "raw KVM_IRQFD assign (GSI 5) on a VM with one vCPU", "-", "-"),
     ("kvm_floor_raw_irqfd_deassign", "raw KVM_IRQFD deassign", "-", "-"),
     ("kvm_ctl_irqfd_add", "hvabs_vm_irqfd_add on a RUNNING VM", "kvm_floor_raw_irqfd_assign", "median / floor"),
@@ -85,7 +108,20 @@ CASES = [
     ("gunyah_floor_eventfd_wakeup", "eventfd write -> a thread blocked in read() wakes", "-", "-"),
     ("gunyah_floor_raw_irqfd_latency", "raw GH_FN_IRQFD (doorbell 5): eventfd write -> guest's wait_irq returns -> its MMIO report exit reaches the VMM's GH_VCPU_RUN", "gunyah_floor_eventfd_wakeup", "median / floor"),
     ("gunyah_irqfd_latency", "the same through an hvabs irqfd function and hvabs_vcpu_run", "gunyah_floor_raw_irqfd_latency", "median / floor"),
-    ("gunyah_floor_raw_vm_create", "raw: open, GH_CREATE_VM, region, DTB (libfdt), vCPU function, GH_VM_START, run-page mmap", "-", "-"),
+    ("gunyah_floor_raw_irqfd_level_latency", "raw GH_FN_IRQFD with GH_IRQFD_LEVEL (level doorbell in its devicetree): eventfd write -> guest's wait_irq returns (its acknowledge drops the line) -> its MMIO report reaches GH_VCPU_RUN", "gunyah_floor_eventfd_wakeup", "median / floor"),
+    ("gunyah_irqfd_level_latency", "the same through an hvabs irqfd function with HVABS_IRQFD_LEVEL", "gunyah_floor_raw_irqfd_level_latency", "median / floor"),
+    ("gunyah_floor_raw_throughput_1vcpu", "raw GH_VCPU_RUN loop, MMIO write exits per second, one vCPU thread", "-", "-"),
+    ("gunyah_floor_raw_throughput_2vcpu", "raw GH_VCPU_RUN loops, MMIO write exits per second, two vCPU threads of one VM at once", "-", "-"),
+    ("gunyah_throughput_1vcpu", "hvabs, IO-handler-served MMIO exits per second, one vCPU thread", "gunyah_floor_raw_throughput_1vcpu", "median / floor"),
+    ("gunyah_throughput_2vcpu", "hvabs, IO-handler-served MMIO exits per second, two vCPU threads of one VM at once", "gunyah_floor_raw_throughput_2vcpu", "median / floor"),
+    ("gunyah_scaling_2vcpu", "1 -> 2 vCPU threads: hvabs 2-vCPU / 1-vCPU throughput (median); floor = the raw loop's own 2 / 1 (the emulator serves every trapped call on one supervisor thread)", "raw 2 / 1", "median / floor"),
+    ("gunyah_floor_2thread_scaling", "the machine's own 1 -> 2 thread scaling in the same rounds (pure compute loop)", "-", "-"),
+    ("gunyah_floor_raw_vm_create", "raw, in the backend's order: open, GH_CREATE_VM, region, vCPU function, run-page mmap, then the start (devicetree built with libfdt and copied into RAM, GH_VM_SET_DTB_CONFIG, GH_VM_START)", "-", "-"),
+    ("gunyah_floor_raw_vm_start", "part of gunyah_floor_raw_vm_create: devicetree, GH_VM_SET_DTB_CONFIG, GH_VM_START", "-", "-"),
+    ("gunyah_ctl_vm_start", "part of gunyah_ctl_vm_create: hvabs_vm_start (generated devicetree, DTB config, GH_VM_START)", "gunyah_floor_raw_vm_start", "median / floor"),
+    ("gunyah_floor_raw_vcpu_add_remove", "raw vCPU function add + remove on a RUNNING VM (id 1, not in the devicetree): GH_VM_ADD_FUNCTION, GH_VCPU_MMAP_SIZE, mmap, GH_VM_REMOVE_FUNCTION, munmap, close (teardown synced, untimed)", "-", "-"),
+    ("gunyah_ctl_vcpu_add_remove", "hvabs vCPU function add + remove (hvabs_vm_function_add / hvabs_function_remove) on a RUNNING VM", "gunyah_floor_raw_vcpu_add_remove", "median / floor"),
+    ("gunyah_ctl_user_fn_add_remove", "user-defined function type (bind/unbind make no ioctl) add+remove on a RUNNING gunyah VM (library only: no floor)", "-", "-"),
     ("gunyah_floor_raw_vm_destroy", "raw: munmap + close (the emulator's teardown is asynchronous; it is synced outside the timing)", "-", "-"),
     ("gunyah_ctl_vm_create", "hvabs_vm_create (gunyah) + RAM + vCPU + hvabs_vm_start (generated devicetree)", "gunyah_floor_raw_vm_create", "median / floor"),
     ("gunyah_ctl_vm_destroy", "hvabs_vm_destroy of that VM", "gunyah_floor_raw_vm_destroy", "median / floor"),
@@ -104,6 +140,10 @@ CASES = [
     ("floor_2thread_scaling", "the machine's own 1 -> 2 thread scaling in the same rounds (pure compute loop, 2 threads / 1 thread); below 2 means the host did not give the bench two free CPUs", "-", "-"),
     ("floor_eventfd_wakeup", "eventfd write -> a thread blocked in read() wakes (one kernel wake-up)", "-", "-"),
     ("dispatch_read_fixed_h", "guest mmio_read served by an IO handler (no-op), guest hits one fixed handler among N", "floor_indirect_call, same run", "median / dispatch_fixed_h1 median"),
+    ("dispatch_pio_read_fixed_h", "guest pio_read (4 bytes) served by a PIO handler (no-op), one PIO handler", "floor_indirect_call, same run", "median / dispatch_fixed_h1 median"),
+    ("dispatch_pio_fixed_h", "guest pio_write (4 bytes) served by a PIO handler (no-op), one PIO handler", "floor_indirect_call, same run", "median / dispatch_fixed_h1 median"),
+    ("doorbell_handler", "guest 4-byte mmio_write to a no-op IO handler (the doorbell case's reference, alternating rounds with it)", "-", "-"),
+    ("doorbell_ioeventfd", "guest 4-byte mmio_write to an ioeventfd (sim: core's generic ioeventfd, one eventfd write per access), no exit", "doorbell_handler, same rounds", "median / handler median"),
     ("dispatch_fixed_h", "guest mmio_write -> IO handler (no-op) -> guest resumes; one fixed handler among N registered", "floor_indirect_call, same run", "median / dispatch_fixed_h1 median"),
     ("dispatch_random_h", "as dispatch_fixed, each access to a pseudo-random one of the N handlers (4096-entry address table)", "floor_indirect_call, same run", "median / dispatch_fixed_h1 median"),
     ("access_no_handler", "guest mmio_write with no handler: exit handed to the runner thread, caller completes it, runs again, guest resumes", "floor_thread_pingpong, same run", "median / floor"),
@@ -119,6 +159,7 @@ CASES = [
     ("vm_first_run", "first hvabs_vcpu_run: guest thread creation until its first exit (HLT)", "-", "-"),
     ("vm_destroy_after_run", "hvabs_vm_destroy of a VM whose vCPU ran (ends and joins the guest thread)", "-", "-"),
     ("vm_destroy_h100000", "hvabs_vm_destroy of the scaling VM with 100,000 IO handlers", "-", "-"),
+    ("vm_start_tickets_n", "hvabs_vm_start of a VM with N user-defined function instances each holding a ticket (BELL_RX, own label): (start with N - start without) / N, ns per ticket (resource creation + populate)", "-", "-"),
     ("throughput_1vcpu", "handler-served accesses per second, one vCPU", "-", "1"),
     ("throughput_2vcpu_free_cpus", "2 vCPUs / 1 vCPU throughput ratio over only the rounds in which floor_2thread_scaling was >= 1.9 (the machine had two free CPUs); samples = such rounds", "-", "-"),
     ("throughput_2vms", "handler-served accesses per second, two VMs of one vCPU each at once (nothing shared but the process)", "-", "median of per-round (2 VMs / 1 vCPU) ratios"),
@@ -144,7 +185,21 @@ CASES = [
 
 
 # Backend of each case, by name prefix (the JSON's "backend" field).
-BACKENDS = [("kvm_", "kvm"), ("gunyah_", "gunyah (emulation)"), ("unicorn_", "sim")]
+BACKENDS = [("kvm_", "kvm"), ("gunyah_v10_", "gunyah-v10 (emulation)"), ("gunyah_", "gunyah (emulation)"),
+            ("unicorn_", "sim")]
+
+# hvabs-bench-gunyah runs twice: ABI v14 (gunyah_*) and ABI v10 (the same cases as gunyah_v10_*).
+V10 = "gunyah_v10_"
+
+
+def v14_name(case):
+    """gunyah_v10_X -> gunyah_X (the v14 case a v10 case repeats)."""
+    return "gunyah_" + case[len(V10):] if case.startswith(V10) else case
+
+
+def v10_name(case):
+    """gunyah_X -> gunyah_v10_X."""
+    return V10 + case[len("gunyah_"):] if case.startswith("gunyah_") and not case.startswith(V10) else case
 
 
 def backend_of(case):
@@ -152,6 +207,11 @@ def backend_of(case):
 
 
 def describe(case):
+    if case.startswith(V10):
+        prefix, what, floor, ratio = describe(v14_name(case))
+        what = re.sub(r"\bgunyah_(?!v10_)", V10, what.replace("v14 ioctls", "v10 ioctls"))
+        return (v10_name(prefix), "ABI v10: " + what,
+                " ".join(v10_name(w) for w in floor.split(" ")), ratio)
     best = None
     for prefix, what, floor, ratio in CASES:
         if case.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
@@ -213,18 +273,28 @@ class Raw:
 
 # Cases read together come from one run, the run where the lead case's field is in the middle.
 # Each case of a measurement made in one go (a case and its floors) is taken from the same run.
+# The first group whose prefixes match a case wins: more specific groups come first.
 GROUPS = [
     (("throughput_", "floor_2thread_scaling"), "throughput_2vcpu", "ratio"),
+    (("doorbell_",), "doorbell_ioeventfd", "ratio"),
+    (("unicorn_floor_bare_x86_mmio_read", "unicorn_x86_mmio_read_handler"), "unicorn_x86_mmio_read_handler", "ratio"),
+    (("unicorn_floor_bare_arm64_mmio_read", "unicorn_arm64_mmio_read_handler"), "unicorn_arm64_mmio_read_handler",
+     "ratio"),
+    (("unicorn_x86_doorbell_",), "unicorn_x86_doorbell_ioeventfd", "ratio"),
+    (("unicorn_arm64_doorbell_",), "unicorn_arm64_doorbell_ioeventfd", "ratio"),
     (("unicorn_floor_bare_x86_mmio", "unicorn_x86_mmio_handler"), "unicorn_x86_mmio_handler", "ratio"),
     (("unicorn_floor_bare_arm64_mmio", "unicorn_arm64_mmio_handler"), "unicorn_arm64_mmio_handler", "ratio"),
     (("unicorn_floor_eventfd_wakeup_x86", "unicorn_x86_irqfd_wake"), "unicorn_x86_irqfd_wake", "median"),
     (("unicorn_floor_eventfd_wakeup_arm64", "unicorn_arm64_irqfd_wake"), "unicorn_arm64_irqfd_wake", "median"),
     (("unicorn_x86_vm_", "unicorn_floor_bare_x86_lifecycle"), "unicorn_x86_vm_lifecycle", "median"),
     (("unicorn_arm64_vm_", "unicorn_floor_bare_arm64_lifecycle"), "unicorn_arm64_vm_lifecycle", "median"),
+    (("kvm_floor_raw_mmio_read_exit", "kvm_mmio_read_"), "kvm_mmio_read_exit", "ratio"),
     (("kvm_floor_raw_mmio_exit", "kvm_mmio_"), "kvm_mmio_exit", "ratio"),
     (("kvm_floor_raw_pio_exit", "kvm_pio_"), "kvm_pio_exit", "ratio"),
     (("kvm_floor_raw_ioeventfd_doorbell", "kvm_ioeventfd_doorbell"), "kvm_ioeventfd_doorbell", "ratio"),
     (("kvm_floor_eventfd_wakeup", "kvm_floor_raw_irqfd_latency", "kvm_irqfd_latency"), "kvm_irqfd_latency", "ratio"),
+    (("kvm_floor_raw_irqfd_level_latency", "kvm_irqfd_level_latency"), "kvm_irqfd_level_latency", "ratio"),
+    (("kvm_mem_",), "kvm_mem_vm", "median"),
     (("kvm_throughput_", "kvm_scaling_", "kvm_floor_raw_throughput_", "kvm_floor_2thread_scaling"),
      "kvm_scaling_2vcpu", "ratio"),
     (("kvm_ctl_vm_", "kvm_floor_raw_vm_"), "kvm_ctl_vm_create", "ratio"),
@@ -236,12 +306,19 @@ GROUPS = [
     (("gunyah_floor_raw_ioeventfd_doorbell", "gunyah_ioeventfd_doorbell"), "gunyah_ioeventfd_doorbell", "ratio"),
     (("gunyah_floor_eventfd_wakeup", "gunyah_floor_raw_irqfd_latency", "gunyah_irqfd_latency"),
      "gunyah_irqfd_latency", "ratio"),
+    (("gunyah_floor_raw_irqfd_level_latency", "gunyah_irqfd_level_latency"), "gunyah_irqfd_level_latency", "ratio"),
+    (("gunyah_throughput_", "gunyah_scaling_", "gunyah_floor_raw_throughput_", "gunyah_floor_2thread_scaling"),
+     "gunyah_scaling_2vcpu", "ratio"),
     (("gunyah_ctl_vm_", "gunyah_floor_raw_vm_"), "gunyah_ctl_vm_create", "ratio"),
+    (("gunyah_ctl_vcpu_add_remove", "gunyah_floor_raw_vcpu_add_remove"), "gunyah_ctl_vcpu_add_remove", "ratio"),
     (("gunyah_ctl_irqfd_", "gunyah_floor_raw_irqfd_add", "gunyah_floor_raw_irqfd_remove"), "gunyah_ctl_irqfd_add",
      "ratio"),
     (("gunyah_ctl_ioeventfd_", "gunyah_floor_raw_ioeventfd_add", "gunyah_floor_raw_ioeventfd_remove"),
      "gunyah_ctl_ioeventfd_add", "ratio"),
 ]
+# The ABI v10 run's groups: the same, renamed.
+GROUPS += [(tuple(v10_name(p) for p in prefixes), v10_name(lead), field)
+           for prefixes, lead, field in GROUPS if lead.startswith("gunyah_")]
 
 
 def middle_run(cands, field):
@@ -558,92 +635,106 @@ unset logscale x
         made.append(name)
 
     cdf_plot("dispatch_latency_cdf.png", "sim callback guest: per-access latency (CDF of 64-access batch means)",
-             ["floor_indirect_call", "dispatch_fixed_h1", "dispatch_fixed_h100000", "dispatch_random_h100000",
-              "access_no_handler"], "ns per access (log)")
+             ["floor_indirect_call", "dispatch_fixed_h1", "dispatch_read_fixed_h1", "dispatch_pio_fixed_h1",
+              "dispatch_pio_read_fixed_h1", "dispatch_fixed_h100000", "dispatch_random_h100000", "access_no_handler"],
+             "ns per access (log)")
+    cdf_plot("doorbell_cdf.png", "sim: guest write to an ioeventfd vs the same write to an IO handler (CDF)",
+             ["doorbell_handler", "doorbell_ioeventfd", "unicorn_x86_doorbell_handler", "unicorn_x86_doorbell_ioeventfd",
+              "unicorn_arm64_doorbell_handler", "unicorn_arm64_doorbell_ioeventfd"], "ns per write (log)")
     cdf_plot("irqfd_latency_cdf.png", "sim: eventfd write -> guest wait_irq returns (CDF)",
              ["floor_eventfd_wakeup", "irqfd_edge_latency", "irqfd_level_latency", "irqfd_level_resample_latency"],
              "ns (log)")
     cdf_plot("control_plane_cdf.png", "sim control plane: per-operation latency (CDF)",
              ["ctl_user_fn_add_remove", "ctl_io_handler_add_remove_h1", "ctl_ioeventfd_add_remove",
-              "ctl_vcpu_add_remove", "ctl_irqfd_add_remove", "vm_create", "vm_destroy_1vcpu"], "ns (log)")
+              "ctl_vcpu_add_remove", "ctl_irqfd_add_remove", "vm_create", "vm_start_1vcpu", "vm_destroy_1vcpu",
+              "vm_start_tickets_n10", "vm_start_tickets_n100", "vm_start_tickets_n1000"], "ns (log; tickets: per ticket)")
 
     cdf_plot("unicorn_mmio_latency_cdf.png",
-             "sim with Unicorn guests: MMIO write served by an IO handler vs bare Unicorn (CDF of 64-write batch means)",
+             "sim with Unicorn guests: MMIO write / read served by an IO handler vs bare Unicorn (CDF of 64-access batch means)",
              ["unicorn_floor_bare_x86_mmio", "unicorn_x86_mmio_handler", "unicorn_floor_bare_arm64_mmio",
-              "unicorn_arm64_mmio_handler"], "ns per write (samples up to p99)", logx=False, clip=0.99)
+              "unicorn_arm64_mmio_handler", "unicorn_floor_bare_x86_mmio_read", "unicorn_x86_mmio_read_handler",
+              "unicorn_floor_bare_arm64_mmio_read", "unicorn_arm64_mmio_read_handler"],
+             "ns per access (samples up to p99)", logx=False, clip=0.99)
     cdf_plot("unicorn_irqfd_wake_cdf.png", "sim with Unicorn guests: eventfd write -> halted vCPU reports (CDF)",
              ["unicorn_floor_eventfd_wakeup_x86", "unicorn_x86_irqfd_wake", "unicorn_floor_eventfd_wakeup_arm64",
               "unicorn_arm64_irqfd_wake"], "ns (log)")
     cdf_plot("kvm_exit_latency_cdf.png", "kvm: per-exit latency, raw KVM_RUN loop vs hvabs (CDF of 32-exit batch means)",
              ["kvm_floor_raw_mmio_exit", "kvm_mmio_exit", "kvm_mmio_handler", "kvm_floor_raw_pio_exit",
-              "kvm_pio_exit", "kvm_pio_handler"], "ns per exit (samples up to p99)", logx=False, clip=0.99)
+              "kvm_pio_exit", "kvm_pio_handler", "kvm_floor_raw_mmio_read_exit", "kvm_mmio_read_exit",
+              "kvm_mmio_read_handler"], "ns per exit (samples up to p99)", logx=False, clip=0.99)
     cdf_plot("kvm_ioeventfd_doorbell_cdf.png",
              "kvm: ioeventfd doorbell, raw KVM_IOEVENTFD vs hvabs (CDF of 64-write round means)",
              ["kvm_floor_raw_ioeventfd_doorbell", "kvm_ioeventfd_doorbell"], "ns per doorbell write (samples up to p99)",
              logx=False, clip=0.99)
     cdf_plot("kvm_irqfd_latency_cdf.png", "kvm: eventfd write -> guest interrupt handler's report reaches the VMM (CDF)",
-             ["kvm_floor_eventfd_wakeup", "kvm_floor_raw_irqfd_latency", "kvm_irqfd_latency"], "ns (log)")
+             ["kvm_floor_eventfd_wakeup", "kvm_floor_raw_irqfd_latency", "kvm_irqfd_latency",
+              "kvm_floor_raw_irqfd_level_latency", "kvm_irqfd_level_latency"], "ns (log)")
     cdf_plot("kvm_control_plane_cdf.png", "kvm control plane: raw ioctls vs hvabs, per operation (CDF)",
-             ["kvm_ctl_vcpu_add_remove", "kvm_floor_raw_irqfd_assign", "kvm_ctl_irqfd_add",
+             ["kvm_ctl_user_fn_add_remove", "kvm_ctl_vcpu_add_remove", "kvm_ctl_vm_start",
+              "kvm_floor_raw_irqfd_assign", "kvm_ctl_irqfd_add",
               "kvm_floor_raw_irqfd_deassign", "kvm_ctl_irqfd_remove", "kvm_floor_raw_ioeventfd_assign",
               "kvm_ctl_ioeventfd_add", "kvm_floor_raw_ioeventfd_deassign", "kvm_ctl_ioeventfd_remove",
               "kvm_floor_raw_vm_create", "kvm_ctl_vm_create", "kvm_floor_raw_vm_destroy", "kvm_ctl_vm_destroy"],
              "ns (log)")
-    cdf_plot("gunyah_latency_cdf.png", "gunyah (emulation): raw /dev/gunyah ioctls vs hvabs (CDF; emulator costs, not Gunyah costs)",
-             ["gunyah_floor_ioctl_roundtrip", "gunyah_floor_raw_mmio_exit", "gunyah_mmio_exit", "gunyah_mmio_handler",
-              "gunyah_floor_raw_ioeventfd_doorbell", "gunyah_ioeventfd_doorbell", "gunyah_floor_raw_irqfd_latency",
-              "gunyah_irqfd_latency"], "ns (log)")
-    cdf_plot("gunyah_control_plane_cdf.png", "gunyah (emulation) control plane: raw ioctls vs hvabs (CDF)",
-             ["gunyah_floor_raw_irqfd_add", "gunyah_ctl_irqfd_add", "gunyah_floor_raw_irqfd_remove",
-              "gunyah_ctl_irqfd_remove", "gunyah_floor_raw_ioeventfd_add", "gunyah_ctl_ioeventfd_add",
-              "gunyah_floor_raw_ioeventfd_remove", "gunyah_ctl_ioeventfd_remove", "gunyah_floor_raw_vm_create",
-              "gunyah_ctl_vm_create", "gunyah_floor_raw_vm_destroy", "gunyah_ctl_vm_destroy"], "ns (log)")
+    for abi, label in (("gunyah_", "gunyah (emulation)"), (V10, "gunyah-v10 (emulation)")):
+        n = (lambda c: c) if abi == "gunyah_" else v10_name
+        stem = abi.rstrip("_")
+        cdf_plot("%s_latency_cdf.png" % stem,
+                 "%s: raw /dev/gunyah ioctls vs hvabs (CDF; emulator costs, not Gunyah costs)" % label,
+                 [n(c) for c in ("gunyah_floor_ioctl_roundtrip", "gunyah_floor_raw_mmio_exit", "gunyah_mmio_exit",
+                                 "gunyah_mmio_handler", "gunyah_floor_raw_ioeventfd_doorbell",
+                                 "gunyah_ioeventfd_doorbell", "gunyah_floor_raw_irqfd_latency", "gunyah_irqfd_latency",
+                                 "gunyah_floor_raw_irqfd_level_latency", "gunyah_irqfd_level_latency")], "ns (log)")
+        cdf_plot("%s_control_plane_cdf.png" % stem, "%s control plane: raw ioctls vs hvabs (CDF)" % label,
+                 [n(c) for c in ("gunyah_ctl_user_fn_add_remove", "gunyah_floor_raw_irqfd_add", "gunyah_ctl_irqfd_add",
+                                 "gunyah_floor_raw_irqfd_remove", "gunyah_ctl_irqfd_remove",
+                                 "gunyah_floor_raw_ioeventfd_add", "gunyah_ctl_ioeventfd_add",
+                                 "gunyah_floor_raw_ioeventfd_remove", "gunyah_ctl_ioeventfd_remove",
+                                 "gunyah_floor_raw_vcpu_add_remove", "gunyah_ctl_vcpu_add_remove",
+                                 "gunyah_floor_raw_vm_start", "gunyah_ctl_vm_start", "gunyah_floor_raw_vm_create",
+                                 "gunyah_ctl_vm_create", "gunyah_floor_raw_vm_destroy", "gunyah_ctl_vm_destroy")],
+                 "ns (log)")
 
-    # 1 -> 2 vCPU threads on each backend: throughput medians (sim: accesses, kvm: exits)
+    # 1 -> 2 vCPU threads on each backend: throughput relative to 1 vCPU (absolute 1-vCPU figure in the key)
     dat = os.path.join(raw.work, "vcpu_scaling.dat")
-    series = [("sim callback guest (Maccess/s)", "throughput_1vcpu", "throughput_2vcpu"),
-              ("kvm raw KVM_RUN (Mexit/s, right axis)", "kvm_floor_raw_throughput_1vcpu", "kvm_floor_raw_throughput_2vcpu"),
-              ("kvm hvabs, handler-served (Mexit/s, right axis)", "kvm_throughput_1vcpu", "kvm_throughput_2vcpu")]
+    series = [("sim callback guest", "throughput_1vcpu", "throughput_2vcpu"),
+              ("kvm raw KVM_RUN", "kvm_floor_raw_throughput_1vcpu", "kvm_floor_raw_throughput_2vcpu"),
+              ("kvm hvabs, handler-served", "kvm_throughput_1vcpu", "kvm_throughput_2vcpu")]
+    for abi, label in (("gunyah_", "gunyah"), (V10, "gunyah-v10")):
+        series += [("%s raw GH_VCPU_RUN (emulation)" % label, abi + "floor_raw_throughput_1vcpu",
+                    abi + "floor_raw_throughput_2vcpu"),
+                   ("%s hvabs, handler-served (emulation)" % label, abi + "throughput_1vcpu", abi + "throughput_2vcpu")]
     cols = []
     for title, one, two in series:
         a, b = (by.get(one) or {}).get("median"), (by.get(two) or {}).get("median")
-        cols.append((title, a, b))
-    if any(a is not None for _, a, _ in cols):
+        if a and b is not None:
+            cols.append(("%s (1 vCPU: %s %s)" % (title, fmt(a), by[one]["unit"]), b / a))
+    if cols:
         with open(dat, "w") as fo:
-            for n, k in ((1, 1), (2, 2)):
-                fo.write("%d %s\n" % (n, " ".join("NaN" if (c[k] is None) else str(c[k]) for c in cols)))
+            fo.write("1 %s\n" % " ".join("1" for _ in cols))
+            fo.write("2 %s\n" % " ".join(str(r) for _, r in cols))
         out = os.path.join(img_dir, "vcpu_scaling.png")
-        m1 = (by.get("floor_2thread_scaling") or {}).get("median")
-        m2 = (by.get("kvm_floor_2thread_scaling") or {}).get("median")
-        note = "machine 2/1 threads: sim %s, kvm %s" % (
-            "%.2fx" % m1 if m1 is not None else "-", "%.2fx" % m2 if m2 is not None else "-")
-        plot = []
-        for k, (title, a1, a2) in enumerate(cols):
-            if a1 is None and a2 is None:
-                continue
-            plot.append("'%s' using 1:%d%s with linespoints lw 2 title '%s'" % (
-                dat, k + 2, " axes x1y2" if k else "", title))
-        kvm = any(c[1] is not None for c in cols[1:])
-        scripts.append("""set terminal pngcairo noenhanced size 900,540 font ',10'
+        machine_note = ", ".join("%s %.2fx" % (n, by[c]["median"]) for n, c in (
+            ("sim", "floor_2thread_scaling"), ("kvm", "kvm_floor_2thread_scaling"),
+            ("gunyah", "gunyah_floor_2thread_scaling"), ("gunyah-v10", "gunyah_v10_floor_2thread_scaling"))
+            if (by.get(c) or {}).get("median") is not None)
+        plot = ["'%s' using 1:%d with linespoints lw 2 title '%s'" % (dat, k + 2, t.replace("'", "''"))
+                for k, (t, _) in enumerate(cols)]
+        plot.append("x with lines dt 2 lc rgb 'gray' title 'ideal (2 threads = 2x)'")
+        scripts.append("""set terminal pngcairo noenhanced size 900,600 font ',10'
 set output '%s'
-set title '1 -> 2 vCPU threads, throughput medians; %s'
-set xlabel 'vCPU threads'
+set title '1 -> 2 vCPU threads dispatching at once: throughput relative to 1 vCPU thread (medians)'
+set xlabel 'vCPU threads (the machine itself, 2 / 1 compute threads: %s)'
 set xtics 1
-set xrange [0.8:2.2]
-set ylabel 'sim: 10^6 accesses / s'
-%s
-set ytics nomirror
-set key bottom right
+set xrange [0.9:2.1]
+set yrange [0:2.2]
+set ylabel 'throughput / 1-vCPU throughput'
+set key inside left top
 set grid
-set datafile missing 'NaN'
-set key inside bottom right
 plot %s
-unset y2tics
-unset y2label
-set ytics mirror
 set xtics autofreq
-set autoscale x
-""" % (out, note, "set y2label 'kvm: 10^6 exits / s'\nset y2tics" if kvm else "", ", \\\n     ".join(plot)))
+set autoscale xy
+""" % (out, machine_note or "-", ", \\\n     ".join(plot)))
         made.append("vcpu_scaling.png")
 
     # handler scaling: medians and p99 vs N
@@ -740,31 +831,52 @@ unset logscale
 # ---- markdown ----
 
 SECTIONS = [
-    ("sim: dispatch, guest access served by an IO handler (callback guest)",
-     ("floor_clock_gettime", "floor_indirect_call", "dispatch_", "floor_thread_pingpong", "access_no_handler")),
+    ("sim: dispatch, guest access served by an IO handler or an ioeventfd (callback guest)",
+     ("floor_clock_gettime", "floor_indirect_call", "dispatch_", "doorbell_", "floor_thread_pingpong",
+      "access_no_handler")),
     ("sim: throughput, 1 → 2 vCPU threads dispatching at once", ("throughput_", "floor_2thread_scaling")),
     ("sim: irqfd injection latency", ("floor_eventfd_wakeup", "irqfd_")),
     ("sim: control plane", ("ctl_", "vm_")),
     ("sim: memory per function instance (counting allocator via hvabs_set_allocator)", ("mem_",)),
     ("sim: 1 → 1,000 VMs in one process", ("vms_",)),
-    ("sim with Unicorn guests: MMIO writes to an IO handler vs a bare Unicorn loop",
+    ("sim with Unicorn guests: MMIO writes and reads to an IO handler vs a bare Unicorn loop",
      ("unicorn_floor_bare_x86_mmio", "unicorn_floor_bare_arm64_mmio", "unicorn_x86_mmio", "unicorn_arm64_mmio")),
+    ("sim with Unicorn guests: ioeventfd doorbell vs the same writes to an IO handler",
+     ("unicorn_x86_doorbell_", "unicorn_arm64_doorbell_")),
     ("sim with Unicorn guests: irqfd wake-up of a halted vCPU", ("unicorn_floor_eventfd", "unicorn_x86_irqfd",
                                                                  "unicorn_arm64_irqfd")),
     ("sim with Unicorn guests: VM lifecycle", ("unicorn_",)),
     ("kvm: exits through hvabs vs a raw KVM_RUN loop (data plane)",
      ("kvm_floor_raw_mmio", "kvm_mmio_", "kvm_floor_raw_pio", "kvm_pio_", "kvm_floor_raw_ioeventfd_doorbell",
       "kvm_ioeventfd_doorbell")),
-    ("kvm: irqfd injection latency", ("kvm_floor_eventfd", "kvm_floor_raw_irqfd_latency", "kvm_irqfd_latency")),
+    ("kvm: irqfd injection latency (edge and level)",
+     ("kvm_floor_eventfd", "kvm_floor_raw_irqfd_latency", "kvm_irqfd_latency", "kvm_floor_raw_irqfd_level",
+      "kvm_irqfd_level")),
     ("kvm: 1 → 2 vCPU threads (IO-handler-served MMIO exits)", ("kvm_throughput_", "kvm_floor_raw_throughput_",
                                                                  "kvm_scaling_", "kvm_floor_2thread")),
+    ("kvm: memory per VM and per function instance (counting allocator; fds: the kernel objects)", ("kvm_mem_",)),
     ("kvm: control plane (reported separately: KVM's own deassign paths dominate)", ("kvm_",)),
-    ("gunyah (emulation): exits, ioeventfd and irqfd through hvabs vs raw /dev/gunyah ioctls",
-     ("gunyah_floor_ioctl", "gunyah_floor_untrapped", "gunyah_floor_raw_mmio", "gunyah_mmio_",
-      "gunyah_floor_raw_ioeventfd_doorbell", "gunyah_ioeventfd_doorbell", "gunyah_floor_eventfd",
-      "gunyah_floor_raw_irqfd_latency", "gunyah_irqfd_latency")),
-    ("gunyah (emulation): control plane", ("gunyah_",)),
 ]
+# gunyah through the emulator, once per ABI (titles and prefixes of the v10 run renamed).
+for _abi, _label in (("gunyah_", "gunyah (emulation)"), (V10, "gunyah-v10 (emulation)")):
+    _n = (lambda p: p) if _abi == "gunyah_" else v10_name
+    SECTIONS += [
+        ("%s: exits, ioeventfd and irqfd (edge, level) through hvabs vs raw /dev/gunyah ioctls" % _label,
+         tuple(_n(p) for p in ("gunyah_floor_ioctl", "gunyah_floor_untrapped", "gunyah_floor_raw_mmio",
+                               "gunyah_mmio_", "gunyah_floor_raw_ioeventfd_doorbell", "gunyah_ioeventfd_doorbell",
+                               "gunyah_floor_eventfd", "gunyah_floor_raw_irqfd_latency", "gunyah_irqfd_latency",
+                               "gunyah_floor_raw_irqfd_level", "gunyah_irqfd_level"))),
+        ("%s: 1 → 2 vCPU threads (IO-handler-served MMIO exits)" % _label,
+         tuple(_n(p) for p in ("gunyah_throughput_", "gunyah_floor_raw_throughput_", "gunyah_scaling_",
+                               "gunyah_floor_2thread"))),
+        ("%s: control plane" % _label, (_abi,)),
+    ]
+
+
+def in_section(case, prefixes):
+    """Does @case belong under @prefixes? A gunyah_ prefix never takes the ABI v10 run's cases."""
+    return any(case.startswith(p) and (p.startswith(V10) or not case.startswith(V10)) for p in prefixes)
+
 
 def sizes_table(raw, case):
     try:
@@ -810,6 +922,10 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw, sk
             context.get("gunyah_abi", "v14")))
         w("  in its own process. **These are the emulator's costs, not Gunyah's**: each trapped ioctl is a")
         w("  round trip through the emulator's supervisor thread (`gunyah_floor_ioctl_roundtrip`).")
+    if "gunyah-v10 (emulation)" in backends:
+        w("- **gunyah-v10 (emulation)**: the same cases with the emulator and the backend (and the raw floor) on ABI")
+        w("  %s (`hvabs-bench-gunyah --hvabs_gunyah_abi=v10`, a process of its own), named `gunyah_v10_*`." % (
+            context.get("gunyah_v10_abi", "v10")))
     for backend, why in sorted(skipped.items()):
         w("- **%s: skipped** — %s." % (backend, why))
     w("")
@@ -885,7 +1001,7 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw, sk
     w("  Bytes the OS holds outside the allocator (guest thread stacks, epoll registrations) are reported")
     w("  separately where the bench can see them (RSS / address space from /proc/self/statm).")
     w("- Units: `ns` per operation, `bytes`, `Maccess/s` (10⁶ handler-served accesses per second), `Mexit/s`")
-    w("  (10⁶ exits per second), `fds`, `x` (a ratio).")
+    w("  (10⁶ exits per second), `kexit/s` (10³ exits per second), `fds`, `x` (a ratio).")
     w("- `floor_median` is the floor's median from the same run; `ratio` is median ÷ floor, except where the")
     w("  table says otherwise (dispatch: ÷ the 1-handler median; throughput: 2 vCPUs ÷ 1 vCPU).")
     w("- **sim with Unicorn guests** (`unicorn_*`): the guest programs of `tests/guests` (`mmio_loop-*`,")
@@ -905,17 +1021,35 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw, sk
     w("  vCPU thread waits in the guest's `hlt`; 100 µs after the previous report the bench stamps and writes")
     w("  the eventfd; the sample ends when the guest's handler's OUT reaches the vCPU thread.")
     w("  Control-plane pairs alternate which of raw / hvabs goes first.")
+    w("- sim callback guests, PIO (`dispatch_pio_*`): 4-byte `pio_write` / `pio_read` to one PIO handler, timed like")
+    w("  the MMIO dispatch cases. Doorbell (`doorbell_*`): 4-byte writes to an ioeventfd vs to a no-op IO handler")
+    w("  on one VM, alternating rounds; sim's ioeventfd is core's generic one (an IO handler writing the eventfd).")
+    w("- Ticket populate at start (`vm_start_tickets_nN`): a user-defined type whose bind claims one BELL_RX")
+    w("  doorbell (its own label) with a ticket; (`hvabs_vm_start` with N instances − the same VM without) / N,")
+    w("  alternating rounds.")
+    w("- **sim with Unicorn guests**, reads and doorbells: the bench's own guests (`bench/guests/uc_*.S`, built like")
+    w("  tests/guests). MMIO reads are stamped in the read callback like the writes. Doorbell: rounds of 64 doorbell")
+    w("  writes and one tick write; the tick's IO handler stamps each round (round time ÷ 64 per doorbell write),")
+    w("  the doorbell an IO handler or an ioeventfd in alternating runs.")
+    w("- **kvm** memory (`kvm_mem_*`): the counting allocator as for sim; VMs are built together (create, RAM, boot,")
+    w("  vCPU 0, start), each function kind is added to one RUNNING VM; `_fds` rows count /proc/self/fd (the kernel")
+    w("  objects: guest RAM and kvm_run pages are mmap()ed, outside the allocator). Level irqfd: KVM_IRQFD with")
+    w("  KVM_IRQFD_FLAG_RESAMPLE vs an hvabs irqfd with LEVEL | RESAMPLE, the same guest (edge-mode PIC; the")
+    w("  resampler drops the line at its EOI). MMIO reads: `bench/guests/kvm_mmio_read.s`, 16 rounds of 12 batches.")
     w("- **gunyah (emulation)** (`gunyah_*`): the floor speaks the v14 ioctls directly (its own devicetree")
-    w("  with libfdt); exits are batched by 8 (each is a supervisor round trip of tens of µs).")
+    w("  with libfdt, built in a heap buffer and copied into RAM as the backend does); exits are batched by 8 (each")
+    w("  is a supervisor round trip of tens of µs). 1 → 2 vCPU threads: 5 rounds of 300 exits per lane. vCPU")
+    w("  add/remove uses id 1, which the devicetree does not name (the ticket waits, as the kernel's). The")
+    w("  `gunyah_v10_*` cases repeat everything on ABI v10 (a v10 raw floor: the vCPU id passed by value).")
     w("")
     placed = set()
     for title, prefixes in SECTIONS:
-        rows = [r for r in records if r["case"] not in placed and r["case"].startswith(prefixes)]
+        rows = [r for r in records if r["case"] not in placed and in_section(r["case"], prefixes)]
         if not rows:
             continue
         w("## " + title)
         w("")
-        mem = title.startswith("Memory")
+        mem = ": memory" in title
         if mem:
             w("| case | what | median | allocations / instance | breakdown (blocks per instance × requested size) |")
             w("|---|---|---|---|---|")
@@ -929,7 +1063,7 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw, sk
             ex = extra.get(r["case"], {})
             if mem:
                 allocs = ex.get("allocs")
-                w("| `%s` | %s | %s | %s | %s |" % (r["case"], what, fmt(r["median"], u),
+                w("| `%s` | %s | %s | %s | %s |" % (r["case"], what, fmt(r["median"], u) + ("" if u == "bytes" else " " + u),
                                                    "–" if allocs is None else "%.2f" % allocs,
                                                    sizes_table(raw, r["case"]) or "–"))
                 continue
@@ -948,7 +1082,7 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw, sk
                 r["case"], what, fmt(r["median"], u), unit_note, fmt(r["p99"], u), fmt(r["p999"], u),
                 fmt(r["floor_median"], u if u == "ns" else ""), ratio, sb, runs))
         w("")
-        if mem:
+        if mem and title.startswith("sim"):
             try:
                 with open(raw.file("structs", ".txt")) as f:
                     structs = [l.strip().rsplit(" ", 1) for l in f if l.strip()]
@@ -978,9 +1112,10 @@ def markdown(records, errors, extra, context, info, args, targets, made, raw, sk
     w("scripts/bench.sh --smoke  # a few iterations; checks the JSON's shape only (CI)")
     w("```")
     w("")
-    w("Per run, bench.sh starts five processes: `hvabs-bench` for the sim callback-guest cases, the VM-count")
-    w("cases (fresh process: RSS), the Unicorn cases and the KVM cases, then `hvabs-bench-gunyah`, which")
-    w("installs the emulator's seccomp filter (it cannot be removed, so no other case shares that process).")
+    w("Per run, bench.sh starts six processes: `hvabs-bench` for the sim callback-guest cases, the VM-count")
+    w("cases (fresh process: RSS), the Unicorn cases and the KVM cases, then `hvabs-bench-gunyah` twice (ABI v14,")
+    w("then v10), which installs the emulator's seccomp filter (it cannot be removed, so no other case shares that")
+    w("process).")
     w("Without a usable /dev/kvm the KVM cases are not registered and the report says why; the same for the")
     w("gunyah cases without libfdt or seccomp user notification.")
     w("")

@@ -10,8 +10,9 @@
 #                left alone.
 # Backends: sim (callback guests, Unicorn guests), kvm (skipped with a note in the
 #   report when /dev/kvm is unusable), gunyah through the /dev/gunyah ABI emulator
-#   (its own process: the emulator's seccomp filter cannot be removed; skipped with
-#   a note when libfdt or seccomp user notification is missing).
+#   (its own process: the emulator's seccomp filter cannot be removed; run twice, ABI
+#   v14 and ABI v10 (cases gunyah_v10_*); skipped with a note when libfdt or seccomp
+#   user notification is missing).
 # HVABS_BENCH_RUNS: how many times a full run repeats the bench (default 3; each
 #   case reports the run with the middle median).
 # HVABS_BENCH_CMAKE_ARGS: extra configure arguments (e.g. -DHVABS_SIM_UNICORN=OFF).
@@ -84,12 +85,15 @@ export HVABS_BACKEND=sim
 echo "==== bench.sh: run ($mode; load average $load_before)"
 # CPU seconds the bench itself used ("user sys" per process), to tell other jobs' share of the machine.
 TIMEFORMAT='%3U %3S'
-# bench_run DIR NAME FILTER [EXE]: one bench process; its "user sys" CPU seconds go to DIR/cpu-NAME.txt.
+# bench_run DIR NAME FILTER [EXE [ARG...]]: one bench process (extra ARGs to EXE); its "user sys" CPU
+# seconds go to DIR/cpu-NAME.txt.
 bench_run() {
-	if ! { time "${4:-$bench}" "${smoke[@]}" --hvabs_raw_dir="$1" --benchmark_filter="$3" \
-		--benchmark_out="$1/gbench-$2.json" --benchmark_out_format=json 2>&3; } 3>&2 2>"$1/cpu-$2.txt"; then
-		cat "$1/cpu-$2.txt" >&2
-		echo "bench.sh: $(basename "${4:-$bench}") ($2) failed" >&2
+	local dir=$1 name=$2 filter=$3 exe=${4:-$bench}
+	shift $(($# < 4 ? $# : 4))
+	if ! { time "$exe" "${smoke[@]}" "$@" --hvabs_raw_dir="$dir" --benchmark_filter="$filter" \
+		--benchmark_out="$dir/gbench-$name.json" --benchmark_out_format=json 2>&3; } 3>&2 2>"$dir/cpu-$name.txt"; then
+		cat "$dir/cpu-$name.txt" >&2
+		echo "bench.sh: $(basename "$exe") ($name) failed" >&2
 		exit 1
 	fi
 }
@@ -107,8 +111,12 @@ for i in $(seq 1 "$runs"); do
 	bench_run "$raw" kvm '^kvm_'
 	if [ "$have_gunyah" = 1 ]; then
 		bench_run "$raw" gunyah '.' "$bench_gunyah"
+		# The same cases on ABI v10 (emulator, backend and raw floor), named gunyah_v10_*.
+		bench_run "$raw" gunyah-v10 '.' "$bench_gunyah" --hvabs_gunyah_abi=v10
 	else
-		echo "gunyah (emulation): not built (the gunyah backend and its emulator need libfdt)" >>"$raw/skipped.txt"
+		for b in "gunyah (emulation)" "gunyah-v10 (emulation)"; do
+			echo "$b: not built (the gunyah backend and its emulator need libfdt)" >>"$raw/skipped.txt"
+		done
 	fi
 done
 stat_after=$(head -n 1 /proc/stat)
