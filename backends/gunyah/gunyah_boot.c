@@ -287,12 +287,23 @@ static int gunyah_dt_learn(struct gunyah_vm *gv, const void *blob, size_t size)
 {
 	struct gunyah_dt_info info;
 	struct gunyah_dt_bell *bells;
+	void *copy = NULL;
 	int ret;
 
+	/* libfdt reads only 8-byte aligned blobs; a dtb=user blob may sit anywhere in guest memory. */
+	if ((uintptr_t)blob & 7) {
+		copy = hvabs__malloc(size);
+		if (!copy)
+			return hvabs__error_nomem(GUNYAH_BACKEND);
+		memcpy(copy, blob, size);
+		blob = copy;
+	}
 	memset(&info, 0, sizeof(info));
-	if (hvabs__gunyah_dt_parse(blob, size, &info))
+	if (hvabs__gunyah_dt_parse(blob, size, &info)) {
+		hvabs__free(copy);
 		return hvabs__error_set(HVABS_EINVAL, 0, GUNYAH_BACKEND,
 					"the boot blob is not a gunyah vm devicetree");
+	}
 	info.vcpus = hvabs__calloc(info.nr_vcpus + 1, sizeof(*info.vcpus));
 	bells = hvabs__calloc(info.nr_bells + 1, sizeof(*bells));
 	gv->dt_bells = hvabs__calloc(info.nr_bells + 1, sizeof(*gv->dt_bells));
@@ -311,6 +322,7 @@ static int gunyah_dt_learn(struct gunyah_vm *gv, const void *blob, size_t size)
 	gv->nr_dt_vcpus = info.nr_vcpus;
 	gv->dt_known = true;
 	hvabs__free(bells);
+	hvabs__free(copy);
 	return 0;
 
 out_free:
@@ -318,6 +330,7 @@ out_free:
 	hvabs__free(bells);
 	hvabs__free(gv->dt_bells);
 	gv->dt_bells = NULL;
+	hvabs__free(copy);
 	return ret;
 }
 

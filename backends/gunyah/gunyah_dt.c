@@ -163,6 +163,9 @@ int hvabs__gunyah_dt_build(const struct gunyah_dt_cfg *cfg, void *buf, size_t si
 
 	if (r)
 		return r;
+	/* libfdt reads its header fields in place: a misaligned blob is undefined behaviour. */
+	if ((uintptr_t)buf & 7)
+		return HVABS_EINVAL;
 	if (size > INT32_MAX)
 		size = INT32_MAX;
 	r = fdt_create(buf, (int)size);
@@ -306,8 +309,8 @@ int hvabs__gunyah_dt_parse(const void *fdt, size_t size, struct gunyah_dt_info *
 	info->nr_vcpus = info->nr_bells = 0;
 	info->mem_base = info->mem_size = info->ipa_size = 0;
 	info->image_name[0] = info->os_type[0] = info->affinity[0] = '\0';
-	if (size < sizeof(struct fdt_header) || fdt_check_header(fdt) != 0 ||
-	    fdt_totalsize(fdt) > size)
+	if (((uintptr_t)fdt & 7) || size < sizeof(struct fdt_header) ||
+	    fdt_check_header(fdt) != 0 || fdt_totalsize(fdt) > size)
 		return HVABS_EINVAL;
 	cfg = fdt_path_offset(fdt, "/gunyah-vm-config");
 	if (cfg < 0)

@@ -53,8 +53,10 @@ struct gunyah_dt_cfg {
 
 /**
  * hvabs__gunyah_dt_build() - write the devicetree blob into @buf.
+ * @buf: 8-byte aligned, as libfdt requires of a devicetree.
  * @size_out: bytes used (fdt totalsize).
- * Return: 0; HVABS_ENOMEM when @size is too small; HVABS_EINVAL (bad cfg).
+ * Return: 0; HVABS_ENOMEM when @size is too small; HVABS_EINVAL (bad cfg,
+ * @buf not 8-byte aligned).
  */
 int hvabs__gunyah_dt_build(const struct gunyah_dt_cfg *cfg, void *buf, size_t size,
 			   size_t *size_out);
@@ -82,8 +84,10 @@ struct gunyah_dt_info {
 /**
  * hvabs__gunyah_dt_parse() - read a VM devicetree (a generated one or the
  * VMM's own): vCPUs from /cpus, doorbells from the vdevices of
- * /gunyah-vm-config. Return: 0; HVABS_EINVAL (not a devicetree, larger than
- * @size, no gunyah-vm-config node, malformed vCPU or doorbell node).
+ * /gunyah-vm-config. @fdt must be 8-byte aligned (libfdt refuses others:
+ * callers copy a blob from guest memory that is not). Return: 0;
+ * HVABS_EINVAL (not a devicetree, not 8-byte aligned, larger than @size, no
+ * gunyah-vm-config node, malformed vCPU or doorbell node).
  */
 int hvabs__gunyah_dt_parse(const void *fdt, size_t size, struct gunyah_dt_info *info);
 

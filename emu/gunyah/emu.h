@@ -328,6 +328,26 @@ void emu_rm_unpopulate(struct emu_vm *vm, struct emu_fn *fn);
 /* Teardown: destroy the sim VM. */
 void emu_rm_stop(struct emu_vm *vm);
 
+/*
+ * What the RM's devicetree reader found: vCPU ids and doorbell labels in
+ * devicetree order, and the memory node (emu_dt_check()).
+ */
+struct emu_dt_view {
+	uint32_t *vcpus;
+	uint32_t nr_vcpus;
+	uint32_t *bells;
+	uint32_t nr_bells;
+	uint64_t mem_base;
+	uint64_t mem_size;
+};
+
+/*
+ * The devicetree check GH_VM_START applies, on @size bytes at @blob, for
+ * the fuzzer (fuzz/dt): 0 or -errno (-EINVAL: rejected). The caller frees
+ * out->vcpus and out->bells, also on failure.
+ */
+int emu_dt_check(const void *blob, uint64_t size, struct emu_dt_view *out);
+
 /* ---- vCPUs (emu_vcpu.c) ---- */
 
 int emu_vcpu_create(struct emu_vcpu **out, struct emu_vm *vm, struct emu_fn *fn);

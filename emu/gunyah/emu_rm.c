@@ -143,6 +143,22 @@ static int emu_dt_parse(struct emu_dt *dt, const void *blob, uint64_t size)
 	return emu_dt_cpus(dt);
 }
 
+int emu_dt_check(const void *blob, uint64_t size, struct emu_dt_view *out)
+{
+	struct emu_dt dt;
+	int ret;
+
+	memset(&dt, 0, sizeof(dt));
+	ret = emu_dt_parse(&dt, blob, size);
+	out->vcpus = dt.vcpus;
+	out->nr_vcpus = dt.nr_vcpus;
+	out->bells = dt.bells;
+	out->nr_bells = dt.nr_bells;
+	out->mem_base = dt.mem_base;
+	out->mem_size = dt.mem_size;
+	return ret;
+}
+
 /* The DTB, read from guest memory at the DTB config address. */
 static int emu_dt_load(struct emu_vm *vm, struct emu_dt *dt)
 {

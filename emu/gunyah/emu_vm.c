@@ -207,7 +207,7 @@ static long emu_region_check(struct emu_vm *vm, const struct gh_userspace_memory
 	return 0;
 }
 
-static long emu_vm_set_region(struct emu_vm *vm, uint64_t arg)
+static long emu_vm_set_region(struct emu_vm *vm, uint64_t id, uint64_t arg)
 {
 	struct gh_userspace_memory_region r;
 	uint32_t known = GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE | GH_MEM_ALLOW_EXEC;
@@ -220,12 +220,19 @@ static long emu_vm_set_region(struct emu_vm *vm, uint64_t arg)
 		return emu_rule(R_REGION_LENT);
 	if (r.flags & ~(known | GH_MEM_LENT))
 		return emu_rule(R_REGION_FLAGS);
+	/*
+	 * A caller a signal took away (EINTR, or SA_RESTART re-issues the
+	 * call) must find nothing changed: checked last, after the slow pin
+	 * check, as CREATE_VM, START and the function calls do.
+	 */
 	/* v10: size 0 deletes the region with that label. */
 	if (!r.memory_size && !emu_rule(R_REGION_SIZE0))
-		return emu_region_delete(vm, r.label);
+		return emu_id_valid(id) ? emu_region_delete(vm, r.label) : EMU_REPLIED;
 	ret = emu_region_check(vm, &r);
 	if (ret)
 		return ret;
+	if (!emu_id_valid(id))
+		return EMU_REPLIED;
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
@@ -603,7 +610,7 @@ long emu_vm_ioctl(struct emu_vm *vm, uint64_t id, uint32_t cmd, uint64_t arg)
 		return -err;
 	switch (cmd) {
 	case GH_VM_SET_USER_MEM_REGION:
-		return emu_vm_set_region(vm, arg);
+		return emu_vm_set_region(vm, id, arg);
 	case GH_VM_SET_DTB_CONFIG:
 		return emu_vm_set_dtb(vm, arg);
 	case GH_VM_START:

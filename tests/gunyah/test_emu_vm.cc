@@ -391,6 +391,30 @@ TEST_F(VmTest, UserDevicetreeDecidesTheResources)
 	EXPECT_EQ(3u, stats().functions) << "two vCPUs and irqfd 7; irqfd 8 never reached the kernel";
 }
 
+/* fuzz/dt finding: libfdt refuses blobs that are not 8-byte aligned; the backend must copy them. */
+TEST_F(VmTest, UserDevicetreeAtAnUnalignedAddress)
+{
+	hvabs_boot_config b = boot0();
+	std::vector<uint8_t> dt(0x2000);
+	size_t n = 0;
+
+	create_ok("dtb=user");
+	add_ram();
+	add_vcpu(0);
+	GY_ASSERT_OK(hvabs_gunyah_dt_build(vm_, dt.data(), dt.size(), &n));
+	b.blob_addr = kRamBase + 0x10004; /* 4 mod 8: a devicetree needs no alignment in the ABI */
+	b.blob_size = n;
+	memcpy(hvabs_vm_mem_host(vm_, b.blob_addr, n), dt.data(), n);
+	GY_ASSERT_OK(hvabs_vm_boot_set(vm_, &b));
+	hvabs_vcpu *v1 = add_vcpu(1); /* after the devicetree was written: not in it */
+	GY_ASSERT_OK(hvabs_vm_start(vm_)) << "an unaligned dtb=user blob is read like an aligned one";
+	uint64_t a = 0, s = 0;
+	GY_ASSERT_OK(hvabs_gunyah_vm_dtb(vm_, &a, &s));
+	EXPECT_EQ(b.blob_addr, a);
+	EXPECT_EQ((uint64_t)n, s);
+	GY_EXPECT_CODE(HVABS_ESTATE, hvabs_vcpu_run(v1)) << "the blob's vCPUs were learned";
+}
+
 TEST_F(VmTest, UserBlobThatIsNoDevicetreeIsEINVAL)
 {
 	hvabs_boot_config b = boot0();

@@ -2,6 +2,8 @@
 /* tests/gunyah_emu/test_memory.cc: GH_VM_SET_USER_MEM_REGION and GH_VM_SET_DTB_CONFIG rules for both ABIs. */
 #include "emu_test.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -123,6 +125,64 @@ TEST_P(Memory, HostMemoryMustBeMappedAndWritable)
 		EXPECT_EQ(-EFAULT, vm.set_region(1, kMemRWX, Vm::kMemGpa, 3 * kPage, ua(rw)));
 		EXPECT_EQ(0, vm.set_region(1, kMemRWX, Vm::kMemGpa, 2 * kPage, ua(rw)));
 		EXPECT_EQ(1u, emu_stats().regions);
+	});
+}
+
+/*
+ * fuzz/gunyah_emu finding: a SET_USER_MEM_REGION whose caller a signal took
+ * away (EINTR here; SA_RESTART would re-issue it) was still committed, so
+ * the retry failed with EEXIST. Many mappings listed before the region's
+ * memory make the emulator's pin check (a /proc/self/maps scan) slow enough
+ * for the signal to land during it.
+ */
+TEST_P(Memory, AnInterruptedRegionCallChangesNothing)
+{
+	in_child([] {
+		Vm vm(false);
+		void *rw = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(rw, MAP_FAILED);
+		/* Top-down: later mappings sit below rw, earlier in /proc/self/maps. */
+		for (int i = 0; i < 20000; i++) {
+			void *p = mmap(nullptr, kPage, (i & 1) ? PROT_READ : PROT_NONE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			ASSERT_NE(p, MAP_FAILED);
+		}
+		struct sigaction sa = {};
+		sa.sa_handler = [](int) {};
+		sigemptyset(&sa.sa_mask);
+		ASSERT_EQ(0, sigaction(SIGUSR1, &sa, nullptr)); /* no SA_RESTART: EINTR */
+		struct Shot {
+			pthread_t target;
+			useconds_t delay;
+		};
+		/* Until a signal lands inside the call: each try a new label and guest range. */
+		for (uint32_t label = 0; label < 8; label++) {
+			Shot shot = { pthread_self(), 500 + 500 * label };
+			pthread_t killer;
+			uint64_t gpa = Vm::kMemGpa + label * 2 * kPage;
+
+			ASSERT_EQ(0, pthread_create(
+					     &killer, nullptr,
+					     [](void *arg) -> void * {
+						     Shot *s = (Shot *)arg;
+						     usleep(s->delay);
+						     pthread_kill(s->target, SIGUSR1);
+						     return nullptr;
+					     },
+					     &shot));
+			long r = vm.set_region(label, kMemRWX, gpa, 2 * kPage, ua(rw));
+			pthread_join(killer, nullptr);
+			if (r == 0)
+				continue; /* the pin check ended before the signal came */
+			ASSERT_EQ(-EINTR, r);
+			EXPECT_EQ(label, emu_stats().regions)
+				<< "the interrupted call must not have added the region";
+			EXPECT_EQ(0, vm.set_region(label, kMemRWX, gpa, 2 * kPage, ua(rw)))
+				<< "the retry must not find its label in use";
+			return;
+		}
+		child_skip("no signal landed inside the call");
 	});
 }
 
