@@ -284,9 +284,15 @@ int hvabs_vm_function_add(struct hvabs_function **out, struct hvabs_vm *vm,
 	if (ret)
 		goto out_unlock;
 	hvabs_vm_get(vm);
+	hvabs_error_clear();
 	ret = ops->bind(fn);
-	if (ret)
+	if (ret) {
+		/* A user type's bind has no way to fill in the detail: name the failure here. */
+		if (hvabs_error_last()->code != ret)
+			hvabs__error_set(ret, 0, "core", "bind of function type %u (%s) failed: %d",
+					 ops->type, ops->name, ret);
 		goto out_put_vm;
+	}
 	fn->seq = ++vm->seq;
 	hvabs__list_add_tail(&vm->functions, &fn->node);
 	hvabs__vm_unlock(vm);
@@ -324,7 +330,9 @@ static bool fn_matches(const struct hvabs_function *fn, const struct hvabs_fn_de
 		return false;
 	if (fn->ops->compare)
 		return fn->ops->compare(fn, desc->arg, desc->arg_size);
-	return fn->arg_size == desc->arg_size && memcmp(fn->arg, desc->arg, desc->arg_size) == 0;
+	/* desc->arg may be NULL with arg_size 0: memcmp() must not see it. */
+	return fn->arg_size == desc->arg_size &&
+	       (desc->arg_size == 0 || memcmp(fn->arg, desc->arg, desc->arg_size) == 0);
 }
 
 static bool fn_linked(struct hvabs_vm *vm, const struct hvabs_function *fn, uint64_t seq)

@@ -144,6 +144,8 @@ struct hvabs_vcpu {
 	atomic_bool finalized; /* backend state released; object kept until the VM is freed */
 	atomic_uint kick_inflight; /* kicks inside ops->vcpu_kick (fini waits for them) */
 	_Atomic uint64_t io_gen; /* IO table generation being read, 0 when idle (core/io.c) */
+	/* Handler whose callback runs on this vCPU, or NULL (core/io.c: removal waits for it). */
+	_Atomic(struct hvabs_io_handler *) io_cb;
 	/*
 	 * Last IO-table hit of this vCPU (core/io.c), valid while the VM's
 	 * table generation is still @gen. Only the thread running the vCPU
@@ -200,6 +202,12 @@ struct hvabs_vm {
 	_Atomic(struct hvabs__io_snap *) io[2]; /* per enum hvabs_space */
 	_Atomic uint64_t io_gen;
 	struct hvabs__list io_zombies; /* handlers removed without memory for a new table */
+	/*
+	 * Teardown has stopped every vCPU (under lock): IO handlers are dropped
+	 * without a grace period. Not the DESTROYED state, which is set before
+	 * the vCPUs stop.
+	 */
+	bool io_quiesced;
 	/* backend state follows (ops->vm_size bytes in total) */
 };
 

@@ -18,9 +18,13 @@
  *
  * Readers announce the generation they read in vcpu->io_gen (a hazard),
  * then read the snapshot pointer; a writer that published generation G
- * waits until every vCPU's announcement is 0 (idle) or >= G. A handler
- * callback that updates the table does not wait for its own vCPU (it no
- * longer reads the snapshot once its callback runs).
+ * waits until every vCPU's announcement is 0 (idle) or >= G. The
+ * announcement covers the lookup only: a handler's callback runs after it
+ * ends, marked in vcpu->io_cb, and removing a handler also waits until no
+ * other vCPU runs one of its callbacks. So a writer that holds the VM lock
+ * (an IO handler added or removed from bind/unbind) never waits for a
+ * callback that may itself be waiting for the VM lock, except one of the
+ * handler it removes.
  *
  * The announcement must be ordered before the pointer load (store-load).
  * Where membarrier(2) has private expedited barriers, the reader orders
@@ -187,7 +191,12 @@ static inline bool io_match(const struct io_entry *e, uint32_t len, bool is_writ
 		return e->read && !(e->flags & HVABS_IO_DATAMATCH);
 	if (!e->write)
 		return false;
-	return !(e->flags & HVABS_IO_DATAMATCH) || (e->data & io_mask(len)) == (data & io_mask(len));
+	/*
+	 * The written value, zero-extended from len bytes, must equal the whole
+	 * datamatch value (as KVM's ioeventfds do): data bits above the width never
+	 * match, so handlers whose data differ never serve the same write.
+	 */
+	return !(e->flags & HVABS_IO_DATAMATCH) || e->data == (data & io_mask(len));
 }
 
 /*
@@ -289,25 +298,31 @@ bool hvabs__io_dispatch(struct hvabs_vcpu *vcpu, enum hvabs_space space, uint64_
 		return false;
 	}
 	/*
-	 * The callback may update the table, retiring the entry: only what
-	 * the call itself takes is read from it, before the call.
+	 * Only what the call takes is read from the entry, before the call:
+	 * then the announcement ends, and the callback runs marked in
+	 * vcpu->io_cb only. A writer thus never waits for callbacks to free
+	 * table memory (a callback may block on the VM lock, which a writer
+	 * inside bind/unbind holds); removing a handler waits for its own
+	 * callbacks (io_wait_callbacks()). io_cb is set before the
+	 * announcement is cleared: a writer that sees the clear sees the mark.
 	 */
 	payload = e->payload;
+	hvabs_io_write_fn wfn = e->write;
+	hvabs_io_read_fn rfn = e->read;
+	atomic_store_explicit(&vcpu->io_cb, e->h, memory_order_relaxed);
+	atomic_store_explicit(&vcpu->io_gen, 0, memory_order_release);
 	io_tls_vcpu = vcpu;
 	if (is_write) {
-		hvabs_io_write_fn fn = e->write;
-
-		ret = fn(vcpu, addr, len, *data & io_mask(len), payload);
+		ret = wfn(vcpu, addr, len, *data & io_mask(len), payload);
 	} else {
-		hvabs_io_read_fn fn = e->read;
 		uint64_t v = 0;
 
-		ret = fn(vcpu, addr, len, &v, payload);
+		ret = rfn(vcpu, addr, len, &v, payload);
 		if (ret == 0)
 			*data = v & io_mask(len);
 	}
 	io_tls_vcpu = NULL;
-	atomic_store_explicit(&vcpu->io_gen, 0, memory_order_release);
+	atomic_store_explicit(&vcpu->io_cb, NULL, memory_order_release);
 	if (ret != 0)
 		return false;
 	hvabs__stat_inc(&vcpu->stats.dispatched);
@@ -384,6 +399,29 @@ static void io_wait_readers(struct hvabs_vm *vm, uint64_t gen)
 
 			if (g == 0 || g >= gen)
 				break;
+			if (++spins > 64)
+				sched_yield();
+		}
+	}
+}
+
+/*
+ * Wait until no vCPU (other than the caller's own, when a callback removes
+ * its handler) runs a callback of @h. Called after @h left the table and
+ * the readers of older tables are gone, so no new callback of @h starts.
+ */
+static void io_wait_callbacks(struct hvabs_vm *vm, const struct hvabs_io_handler *h)
+{
+	size_t n;
+	struct hvabs_vcpu **vs = hvabs__vm_vcpus(vm, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct hvabs_vcpu *v = vs[i];
+		unsigned int spins = 0;
+
+		if (v == io_tls_vcpu)
+			continue;
+		while (atomic_load_explicit(&v->io_cb, memory_order_acquire) == h) {
 			if (++spins > 64)
 				sched_yield();
 		}
@@ -693,8 +731,13 @@ void hvabs_io_handler_remove(struct hvabs_io_handler *h)
 		return;
 	vm = h->vm;
 	hvabs__vm_lock(vm);
-	if (hvabs__vm_state(vm) == HVABS_VM_DESTROYED) {
-		hvabs__io_handler_drop(h); /* teardown: the table goes whole */
+	if (vm->io_quiesced) {
+		/*
+		 * Teardown with every vCPU stopped: the table goes whole. (While
+		 * a destroy still waits for the vCPUs, another thread's removal
+		 * takes the normal path: vCPUs may still be reading the table.)
+		 */
+		hvabs__io_handler_drop(h);
 		hvabs__vm_unlock(vm);
 		return;
 	}
@@ -711,12 +754,14 @@ void hvabs_io_handler_remove(struct hvabs_io_handler *h)
 		r.gen = atomic_fetch_add_explicit(&vm->io_gen, 1, memory_order_seq_cst) + 1;
 		hvabs__vm_unlock(vm);
 		io_wait_readers(vm, r.gen);
+		io_wait_callbacks(vm, h);
 		return;
 	}
 	r.snap = old;
 	r.gen = io_publish(vm, h->space, s);
 	hvabs__vm_unlock(vm);
 	io_retire(vm, &r);
+	io_wait_callbacks(vm, h);
 	hvabs__free(h);
 }
 

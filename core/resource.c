@@ -69,9 +69,15 @@ static int ticket_populate(struct hvabs_ticket *t, struct hvabs_resource *r)
 
 	if (t->res || r->ticket)
 		return 0;
+	hvabs_error_clear();
 	ret = t->populate(t, r, t->payload);
-	if (ret)
+	if (ret) {
+		/* A VMM's populate has no way to fill in the detail: name the refusal here. */
+		if (hvabs_error_last()->code != ret)
+			hvabs__error_set(ret, 0, "core", "populate of resource (type %d, label %u) refused: %d",
+					 (int)r->type, r->label, ret);
 		return ret;
+	}
 	t->res = r;
 	r->ticket = t;
 	t->populate_count++;

@@ -286,6 +286,7 @@ void hvabs__vm_teardown(struct hvabs_vm *vm)
 	vm_quiesce_vcpus(vm);
 
 	hvabs__vm_lock(vm);
+	vm->io_quiesced = true;
 	if (prev != HVABS_VM_LOAD && vm->ops->vm_stop)
 		vm->ops->vm_stop(vm);
 	vm_teardown_objects(vm);
@@ -351,7 +352,12 @@ static int region_check_conflicts(struct hvabs_vm *vm, const struct hvabs_mem_re
 	return 0;
 }
 
-static int region_append(struct hvabs_vm *vm, const struct hvabs__region *nr)
+/*
+ * Room for one more region, made before the backend maps it: once the
+ * backend has the region, recording it cannot fail (a backend that cannot
+ * remove regions could not undo the mapping).
+ */
+static int region_reserve(struct hvabs_vm *vm)
 {
 	struct hvabs__region *arr;
 
@@ -359,7 +365,6 @@ static int region_append(struct hvabs_vm *vm, const struct hvabs__region *nr)
 	if (!arr)
 		return hvabs__error_nomem("core");
 	vm->regions = arr;
-	arr[vm->nr_regions++] = *nr;
 	return 0;
 }
 
@@ -377,6 +382,8 @@ int hvabs_vm_mem_add(struct hvabs_vm *vm, const struct hvabs_mem_region *region)
 	ret = vm_check_loadable(vm, "adding memory");
 	if (!ret)
 		ret = region_check_conflicts(vm, region);
+	if (!ret)
+		ret = region_reserve(vm);
 	if (ret)
 		goto out_unlock;
 	nr = (struct hvabs__region){ region->label, region->flags, region->guest_addr,
@@ -393,15 +400,10 @@ int hvabs_vm_mem_add(struct hvabs_vm *vm, const struct hvabs_mem_region *region)
 	ret = vm->ops->mem_add ? vm->ops->mem_add(vm, &nr) : 0;
 	if (ret)
 		goto out_unmap;
-	ret = region_append(vm, &nr);
-	if (ret)
-		goto out_backend;
+	vm->regions[vm->nr_regions++] = nr;
 	hvabs__vm_unlock(vm);
 	return 0;
 
-out_backend:
-	if (vm->ops->mem_remove)
-		vm->ops->mem_remove(vm, &nr);
 out_unmap:
 	if (nr.owned)
 		munmap(nr.host_addr, nr.size);

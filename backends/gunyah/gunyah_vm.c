@@ -267,7 +267,20 @@ static int gunyah_add_fn(struct gunyah_vm *gv, const struct gh_fn_desc *desc, co
  */
 int hvabs__gunyah_remove_fn(struct gunyah_vm *gv, const struct gh_fn_desc *desc, const char *what)
 {
-	if (ioctl(gv->vm_fd, GH_VM_REMOVE_FUNCTION, desc) < 0)
+	int ret;
+
+	/*
+	 * Removal cannot be reported (unbind and fini are void), so an
+	 * interrupted one is re-issued: the kernel takes its function lock
+	 * interruptibly and fails with EINTR, having removed nothing, when a
+	 * signal is pending - e.g. a vCPU kick (no SA_RESTART) that reached this
+	 * thread just after its run returned. Ignored, it would leave the
+	 * instance in the kernel behind the library's back.
+	 */
+	do
+		ret = ioctl(gv->vm_fd, GH_VM_REMOVE_FUNCTION, desc);
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
 		return hvabs__gunyah_errno_to_hvabs(errno, what);
 	return 0;
 }

@@ -99,6 +99,13 @@ struct kvm_vm {
 	size_t nr_levels;
 	struct kvm_parked *parked; /* under vm->lock */
 	size_t nr_parked;
+	/*
+	 * Slots allocated in @parked: one for every vCPU fd that exists (live or
+	 * parked), reserved when the fd is created, so that parking at removal
+	 * never allocates (a failed allocation there would lose the id).
+	 */
+	size_t parked_cap;
+	size_t nr_vcpu_fds;
 	void *arch; /* per-arch data (kvm_x86_64.c / kvm_arm64.c) */
 };
 

@@ -121,10 +121,26 @@ out_close_fd:
 	return ret;
 }
 
+/* Make room to park one more vCPU fd, before it is created (see kvm_vm.parked_cap). */
+static int kvm_park_reserve(struct kvm_vm *kvm)
+{
+	struct kvm_parked *arr;
+
+	if (kvm->parked_cap > kvm->nr_vcpu_fds)
+		return 0;
+	arr = hvabs__realloc(kvm->parked, (kvm->nr_vcpu_fds + 1) * sizeof(*arr));
+	if (!arr)
+		return hvabs__error_nomem(KVM_BACKEND);
+	kvm->parked = arr;
+	kvm->parked_cap = kvm->nr_vcpu_fds + 1;
+	return 0;
+}
+
 int hvabs__kvm_vcpu_init(struct hvabs_vcpu *vcpu)
 {
 	struct kvm_vm *kvm = kvm_vm_of(vcpu->vm);
 	struct kvm_vcpu *kv = kvm_vcpu_of(vcpu);
+	int ret;
 
 	kv->booted = false;
 	kv->pending = 0;
@@ -132,7 +148,13 @@ int hvabs__kvm_vcpu_init(struct hvabs_vcpu *vcpu)
 	atomic_init(&kv->signalled, false);
 	if (kvm_unpark(kvm, kv, vcpu->id))
 		return 0;
-	return kvm_vcpu_create(kvm, kv, vcpu->id);
+	ret = kvm_park_reserve(kvm);
+	if (ret)
+		return ret;
+	ret = kvm_vcpu_create(kvm, kv, vcpu->id);
+	if (ret == 0)
+		kvm->nr_vcpu_fds++;
+	return ret;
 }
 
 /*
@@ -154,16 +176,15 @@ void hvabs__kvm_vcpu_fini(struct hvabs_vcpu *vcpu)
 {
 	struct kvm_vm *kvm = kvm_vm_of(vcpu->vm);
 	struct kvm_vcpu *kv = kvm_vcpu_of(vcpu);
-	struct kvm_parked *arr;
 
 	kvm_vcpu_flush(kv);
-	arr = hvabs__realloc(kvm->parked, (kvm->nr_parked + 1) * sizeof(*arr));
-	if (arr) {
-		kvm->parked = arr;
-		arr[kvm->nr_parked++] = (struct kvm_parked){ vcpu->id, kv->fd, kv->run, kv->arch };
+	/* The slot was reserved when the fd was created: parking cannot fail. */
+	if (kvm->nr_parked < kvm->parked_cap) {
+		kvm->parked[kvm->nr_parked++] =
+			(struct kvm_parked){ vcpu->id, kv->fd, kv->run, kv->arch };
 	} else {
-		/* Without memory to park it the id stays taken until the VM dies. */
 		kvm_vcpu_close(kvm, kv->fd, kv->run, kv->arch);
+		kvm->nr_vcpu_fds--;
 	}
 	kv->fd = -1;
 	kv->run = NULL;
@@ -177,6 +198,8 @@ void hvabs__kvm_parked_release(struct kvm_vm *kvm)
 	hvabs__free(kvm->parked);
 	kvm->parked = NULL;
 	kvm->nr_parked = 0;
+	kvm->parked_cap = 0;
+	kvm->nr_vcpu_fds = 0;
 }
 
 /* ---- exits ---- */

@@ -93,8 +93,10 @@ struct hvabs_fn_ioeventfd_arg {
  * Return: 0; HVABS_EINVAL (arg_size > 256, wrong size for a built-in type,
  * bad flags/fd/len); HVABS_ENOTFOUND (unknown type); HVABS_ENOTSUP (backend
  * lacks the type or a flag); HVABS_EEXIST (vCPU id, irqfd label or ioeventfd
- * address already taken); HVABS_ESTATE; HVABS_ENOMEM; bind's code.
- * Thread-safe.
+ * address already taken); HVABS_EBUSY (the eventfd already is an armed irqfd
+ * of this VM: one eventfd drives one line); HVABS_ESTATE; HVABS_ENOMEM;
+ * bind's code. Irqfd and ioeventfd fds must be eventfds (a pipe or file is
+ * HVABS_EINVAL, as KVM and Gunyah refuse them). Thread-safe.
  */
 HVABS_API int hvabs_vm_function_add(struct hvabs_function **out, struct hvabs_vm *vm,
 				    const struct hvabs_fn_desc *desc);

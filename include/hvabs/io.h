@@ -36,9 +36,15 @@ typedef int (*hvabs_io_write_fn)(struct hvabs_vcpu *vcpu, uint64_t addr, uint32_
  * @size:  bytes of address range covered from @addr; 0 means 1 (exactly
  *         @addr, as an ioeventfd).
  * @len:   access width served: 1, 2, 4 or 8; 0 serves every width.
- * @flags: HVABS_IO_DATAMATCH: only writes whose value equals @data (needs
- *         @len != 0 and @read NULL: such a handler never serves reads).
+ * @flags: HVABS_IO_DATAMATCH: only writes whose value, zero-extended from
+ *         the access width, equals @data (as KVM's ioeventfds: bits of @data
+ *         above the width never match). Needs @len != 0 and @read NULL: such
+ *         a handler never serves reads.
  * @read, @write: either may be NULL (that direction is not served).
+ *
+ * An access is matched by its first address: one that starts inside the
+ * range is served even if it runs past its end (the handler sees addr and
+ * len and may decline).
  *
  * Two handlers collide (HVABS_EEXIST) when their ranges overlap, unless the
  * ranges are identical and the handlers can never serve the same access:
@@ -75,7 +81,10 @@ HVABS_API int hvabs_vm_io_handler_add(struct hvabs_io_handler **out, struct hvab
 /**
  * hvabs_io_handler_remove() - unregister a handler. When it returns, no
  * vCPU is inside or will enter the handler's callbacks (a callback may
- * remove its own handler). NULL is ignored. Thread-safe.
+ * remove its own handler). NULL is ignored. Thread-safe. Called with the
+ * VM's lock held (from bind/unbind or populate/unpopulate), it waits for
+ * running callbacks of this handler with the lock held: those callbacks
+ * must then not call into the library on the same VM.
  */
 HVABS_API void hvabs_io_handler_remove(struct hvabs_io_handler *handler);
 

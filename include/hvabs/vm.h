@@ -239,8 +239,8 @@ HVABS_API int hvabs_vm_boot_set(struct hvabs_vm *vm, const struct hvabs_boot_con
  * HVABS_ESTATE. Thread-safe.
  *
  * Return: 0; HVABS_EINVAL (no memory region, blob or scratch area outside
- * memory); HVABS_ESTATE;
- * backend codes.
+ * memory); HVABS_ESTATE; HVABS_EBUSY (two irqfds share one eventfd);
+ * a ticket's populate code; backend codes.
  */
 HVABS_API int hvabs_vm_start(struct hvabs_vm *vm);
 

@@ -3,6 +3,7 @@
 #include "conformance.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace hvt {
 
@@ -45,6 +46,24 @@ std::string guest_param_name(const ::testing::TestParamInfo<GuestParam> &info)
 	return sanitize(info.param.backend + "_" + info.param.kit);
 }
 
+SweepHooks *&sweep_hooks()
+{
+	static SweepHooks *hooks = nullptr;
+	return hooks;
+}
+
+/*
+ * Sweep mode: a fixture helper whose call failed ends the test body (GoogleTest
+ * catches the exception and still runs TearDown), so the body does not go on
+ * with a null vCPU it never planned for. Only where no test has a thread
+ * running yet (a joinable std::thread would terminate the process).
+ */
+static void sweep_stop_if(bool failed, const char *what, int ret)
+{
+	if (failed && sweep_hooks())
+		throw std::runtime_error(std::string("sweep mode: ") + what + " failed: " + describe(ret));
+}
+
 bool VmFixtureBase::setup_backend(const std::string &name, std::string *skip_reason)
 {
 	backend_ = name;
@@ -57,15 +76,33 @@ bool VmFixtureBase::setup_backend(const std::string &name, std::string *skip_rea
 		*skip_reason = name + ": hvabs_backend_caps failed: " + last_error_text();
 		return false;
 	}
+	if (SweepHooks *h = sweep_hooks()) {
+		h->arm(name, alloc_base_);
+		swept_ = true;
+	}
 	return true;
 }
 
 void VmFixtureBase::destroy_vms()
 {
+	SweepHooks *h = swept_ ? sweep_hooks() : nullptr;
+
+	if (h)
+		h->before_destroy(vms_);
 	for (hvabs_vm *vm : vms_)
 		hvabs_vm_destroy(vm);
 	vms_.clear();
+	if (h)
+		h->destroy_leftovers(); /* before the pool's types: leftovers may hold instances */
 	pool_.unregister_types();
+	if (h)
+		h->after_destroy();
+}
+
+void VmFixtureBase::sweep_finish()
+{
+	if (SweepHooks *h = sweep_hooks())
+		h->finish();
 }
 
 void VmFixtureBase::teardown_vms()
@@ -108,6 +145,7 @@ void BackendTest::SetUp()
 void BackendTest::TearDown()
 {
 	teardown_vms();
+	sweep_finish();
 }
 
 void GuestTest::SetUp()
@@ -135,6 +173,7 @@ void GuestTest::TearDown()
 {
 	teardown_vms(); /* before the kit, which owns the programs */
 	kit_.reset();
+	sweep_finish();
 }
 
 hvabs_vcpu *GuestTest::add_vcpu(uint32_t id, const GuestProgram &prog)
@@ -143,6 +182,7 @@ hvabs_vcpu *GuestTest::add_vcpu(uint32_t id, const GuestProgram &prog)
 	int ret = hvabs_vm_vcpu_add(&vcpu, vm_, id);
 
 	EXPECT_EQ(0, ret) << "hvabs_vm_vcpu_add: " << describe(ret);
+	sweep_stop_if(ret != 0, "hvabs_vm_vcpu_add", ret);
 	if (ret)
 		return nullptr;
 	ret = kit_->load(vcpu, prog);
@@ -162,7 +202,8 @@ int GuestTest::start()
 hvabs_exit GuestTest::run(hvabs_vcpu *vcpu)
 {
 	bool timed_out = false;
-	int ret = run_bounded(vcpu, &timed_out);
+	SweepHooks *h = sweep_hooks();
+	int ret = h ? run_bounded(vcpu, &timed_out, h->run_timeout()) : run_bounded(vcpu, &timed_out);
 	hvabs_exit e{};
 
 	EXPECT_FALSE(timed_out) << "hvabs_vcpu_run did not return within the time limit";

@@ -32,6 +32,33 @@ std::string backend_param_name(const ::testing::TestParamInfo<std::string> &info
 std::string guest_param_name(const ::testing::TestParamInfo<GuestParam> &info);
 
 /*
+ * Sweep mode (tests/sweep/README.md): when $HVABS_SWEEP names a fault to
+ * inject, tests/sweep installs these hooks before main() and the fixtures
+ * call them; otherwise sweep_hooks() is null and nothing changes. The test
+ * body is unaware of the fault: its own assertions may fail, and the
+ * verdict is what the hooks record for the sweep driver.
+ */
+class SweepHooks {
+public:
+	virtual ~SweepHooks() = default;
+	/* After the fixture's baseline (@alloc_base): start counting injection points. */
+	virtual void arm(const std::string &backend, size_t alloc_base) = 0;
+	/* Before the fixture destroys @vms: check every live VM is still usable (injector paused). */
+	virtual void before_destroy(const std::vector<hvabs_vm *> &vms) = 0;
+	/* After the fixture destroyed @vms: destroy what the test created and left behind. */
+	virtual void destroy_leftovers() = 0;
+	/* After every object is gone: stop injecting. */
+	virtual void after_destroy() = 0;
+	/* End of TearDown: stop injecting (the leak checks and the record follow once the test object is gone). */
+	virtual void finish() = 0;
+	/* Watchdog of GuestTest::run() (shorter than the default: a fault may strand a guest). */
+	virtual std::chrono::milliseconds run_timeout() const = 0;
+};
+
+/* The installed hooks, or null outside sweep mode. */
+SweepHooks *&sweep_hooks();
+
+/*
  * Base of both fixtures: skips when the backend does not probe, tracks the
  * VMs a test creates, destroys leftovers and checks hvabs_alloc_count()
  * returns to its value before the test.
@@ -61,6 +88,10 @@ protected:
 	hvabs_caps caps_{};
 	size_t alloc_base_ = 0;
 	std::vector<hvabs_vm *> vms_;
+	bool swept_ = false; /* sweep mode armed a fault for this test */
+
+	/* Sweep mode: the end of TearDown. */
+	void sweep_finish();
 };
 
 class BackendTest : public ::testing::TestWithParam<std::string>, protected VmFixtureBase {

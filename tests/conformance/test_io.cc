@@ -177,6 +177,28 @@ TEST_P(GuestTest, DatamatchHandlerServesOnlyWritesOfItsValue)
 	EXPECT_EQ(1u, r9.count());
 }
 
+/*
+ * Fuzzing finding (fuzz/io): datamatch compared only the low @len bytes of
+ * the handler's data, so data 0x101 on a 1-byte handler matched a write of
+ * 1 and, sorted after the exact handler, took its writes. The written value
+ * zero-extended must equal all of @data (KVM's rule).
+ */
+TEST_P(GuestTest, DatamatchDataAboveTheWidthNeverMatches)
+{
+	Recorder exact, high;
+	GuestProgram p = GuestProgram().mmio_write(kDev, 1, 0x01).mmio_write(kDev, 1, 0x02);
+	REQUIRE_PROGRAM(p);
+	hvabs_vcpu *vcpu = add_vcpu(0, p);
+	hvabs_io_desc dx = rec_desc(&exact, kDev, 0, 1, HVABS_SPACE_MMIO, HVABS_IO_DATAMATCH, 0x01);
+	hvabs_io_desc dh = rec_desc(&high, kDev, 0, 1, HVABS_SPACE_MMIO, HVABS_IO_DATAMATCH, 0x101);
+	HV_ASSERT_OK(hvabs_vm_io_handler_add(nullptr, vm_, &dx));
+	HV_ASSERT_OK(hvabs_vm_io_handler_add(nullptr, vm_, &dh));
+	HV_ASSERT_OK(start());
+	ASSERT_NO_FATAL_FAILURE(expect_mmio_write(vcpu, kDev, 1, 0x02));
+	EXPECT_EQ(1u, exact.count()) << "the write of 1 goes to the handler whose data is 1";
+	EXPECT_EQ(0u, high.count()) << "data 0x101 can never equal a 1-byte value";
+}
+
 TEST_P(GuestTest, AnyWidthHandlerServesEveryWidth)
 {
 	Recorder r;

@@ -143,6 +143,8 @@ TEST_P(BackendTest, CallerHostMemoryBacksTheRegion)
 {
 	hvabs_vm *vm;
 	void *host = std::aligned_alloc(HVABS_PAGE_SIZE, 0x4000);
+	/* Freed however the test ends (the VM is destroyed before, or never got the region). */
+	std::unique_ptr<void, void (*)(void *)> hold(host, std::free);
 
 	ASSERT_NE(nullptr, host);
 	std::memset(host, 0x3c, 0x4000);
@@ -152,7 +154,6 @@ TEST_P(BackendTest, CallerHostMemoryBacksTheRegion)
 	EXPECT_EQ(static_cast<uint8_t *>(host) + 0x10, hvabs_vm_mem_host(vm, 0x400010, 4));
 	destroy_vm(vm);
 	EXPECT_EQ(0x3c, static_cast<uint8_t *>(host)[0]) << "caller memory must survive the VM";
-	std::free(host);
 }
 
 TEST_P(BackendTest, RangeSpanningTwoAdjacentRegionsHasNoHostPointer)

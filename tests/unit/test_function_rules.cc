@@ -210,6 +210,29 @@ TEST_F(FunctionRules, IrqfdClosedFdIsEINVAL)
 	expect_irqfd_works();
 }
 
+/* Fuzzing finding (fuzz/functions): any open fd passed; KVM and Gunyah take eventfds only. */
+TEST_F(FunctionRules, IrqfdPipeFdIsEINVAL)
+{
+	int p[2];
+	ASSERT_EQ(0, pipe(p));
+	EXPECT_REJECTED(HVABS_EINVAL, add_irqfd(p[0], 1, 0, -1));
+	expect_no_instance();
+	close(p[0]);
+	close(p[1]);
+	expect_irqfd_works();
+}
+
+TEST_F(FunctionRules, IrqfdResampleFdNotAnEventfdIsEINVAL)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	EXPECT_REJECTED(HVABS_EINVAL,
+			add_irqfd(efd_.fd(), 1, HVABS_IRQFD_LEVEL | HVABS_IRQFD_RESAMPLE, fd));
+	close(fd);
+	expect_no_instance();
+	HV_EXPECT_OK(add_irqfd(efd_.fd(), 1, HVABS_IRQFD_LEVEL | HVABS_IRQFD_RESAMPLE, efd2_.fd()));
+}
+
 TEST_F(FunctionRules, IrqfdUnknownFlagIsEINVAL)
 {
 	EXPECT_REJECTED(HVABS_EINVAL, add_irqfd(efd_.fd(), 1, 1u << 7, -1));
@@ -280,6 +303,16 @@ TEST_F(FunctionRules, IoeventfdUnknownFlagIsEINVAL)
 TEST_F(FunctionRules, IoeventfdNegativeFdIsEINVAL)
 {
 	EXPECT_REJECTED(HVABS_EINVAL, add_ioev(kMmioBase, 4, -1, 0));
+	expect_no_instance();
+	expect_ioeventfd_works();
+}
+
+TEST_F(FunctionRules, IoeventfdNonEventfdIsEINVAL)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	EXPECT_REJECTED(HVABS_EINVAL, add_ioev(kMmioBase, 4, fd, 0));
+	close(fd);
 	expect_no_instance();
 	expect_ioeventfd_works();
 }
@@ -402,4 +435,74 @@ TEST_F(TypeRules, UnregisterWithLiveInstanceIsEBUSY)
 	RecFnArg a = rec_arg(1);
 	hvabs_fn_desc d = rt_.desc(a);
 	HV_EXPECT_OK(hvabs_vm_function_remove(vm(), &d));
+}
+
+/* ---- callbacks' codes and compare-less matching (fuzz/functions findings) ---- */
+
+namespace {
+
+int failing_bind(hvabs_function *)
+{
+	return HVABS_EIO; /* a user type cannot set the error detail itself */
+}
+
+int plain_bind(hvabs_function *)
+{
+	return 0;
+}
+
+void plain_unbind(hvabs_function *) {}
+
+} /* namespace */
+
+/* The detail of a refused bind names that failure, not an older one. */
+TEST_F(FunctionRules, RefusedBindLeavesItsCodeInTheErrorDetail)
+{
+	hvabs_function_type t = { HVABS_FUNCTION_TYPE_VERSION, kUserType + 2, "failing", failing_bind,
+				  plain_unbind, nullptr, nullptr };
+	HV_ASSERT_OK(hvabs_function_type_register(&t));
+	uint32_t a = 0;
+	hvabs_fn_desc d = { t.type, sizeof(a), &a };
+	hvabs_error_clear();
+	EXPECT_REJECTED(HVABS_EIO, hvabs_vm_function_add(nullptr, vm(), &d));
+	EXPECT_STRNE("", hvabs_error_last()->message);
+	expect_no_instance();
+	HV_EXPECT_OK(hvabs_function_type_unregister(t.type));
+}
+
+/* Likewise a populate refusal returned by a ticket added to a running VM. */
+TEST_F(FunctionRules, RefusedPopulateLeavesItsCodeInTheErrorDetail)
+{
+	LoggedTicket &probe = pool_.ticket(&log_, 1, vm()), &refuser = pool_.ticket(&log_, 2, vm());
+	hvabs_ticket_desc pd = logged_ticket_desc(&probe, HVABS_RESOURCE_BELL_TX);
+	HV_ASSERT_OK(hvabs_vm_ticket_add(nullptr, vm(), &pd));
+	HV_ASSERT_OK(sim_.start());
+	ASSERT_EQ(1, probe.populates.load());
+	refuser.refuse = HVABS_EPERM;
+	hvabs_ticket_desc rd = logged_ticket_desc(&refuser, HVABS_RESOURCE_BELL_TX);
+	hvabs_error_clear();
+	EXPECT_REJECTED(HVABS_EPERM, hvabs_vm_ticket_add(nullptr, vm(), &rd));
+	EXPECT_STRNE("", hvabs_error_last()->message);
+}
+
+/*
+ * A type without compare matches on the argument bytes; a zero-size key
+ * may come with a NULL arg (memcmp(NULL, 0) was undefined: UBSan build).
+ */
+TEST_F(FunctionRules, CompareLessTypeRemovesZeroSizeInstanceByNullKey)
+{
+	hvabs_function_type t = { HVABS_FUNCTION_TYPE_VERSION, kUserType + 3, "plain", plain_bind,
+				  plain_unbind, nullptr, nullptr };
+	HV_ASSERT_OK(hvabs_function_type_register(&t));
+	uint32_t a = 7;
+	hvabs_fn_desc sized = { t.type, sizeof(a), &a }, empty = { t.type, 0, nullptr };
+	HV_ASSERT_OK(hvabs_vm_function_add(nullptr, vm(), &sized));
+	HV_ASSERT_OK(hvabs_vm_function_add(nullptr, vm(), &empty));
+	EXPECT_EQ(3u, hvabs_vm_refcount(vm()));
+	HV_EXPECT_OK(hvabs_vm_function_remove(vm(), &empty));
+	/* The sized instance must not match an empty key. */
+	EXPECT_REJECTED(HVABS_ENOTFOUND, hvabs_vm_function_remove(vm(), &empty));
+	HV_EXPECT_OK(hvabs_vm_function_remove(vm(), &sized));
+	expect_no_instance();
+	HV_EXPECT_OK(hvabs_function_type_unregister(t.type));
 }

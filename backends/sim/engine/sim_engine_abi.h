@@ -80,7 +80,8 @@
  *           identity map of the first 4 GiB (2 MiB pages).
  *   PROT32/LONG64 use the boot scratch area: GDT at +0, an empty IDT at
  *   +HVABS_GUEST_X86_SCRATCH_IDT (256 gates), page tables from
- *   +HVABS_GUEST_X86_SCRATCH_PT; each vCPU rewrites them when it starts.
+ *   +HVABS_GUEST_X86_SCRATCH_PT, written once by hvabs_vm_start() (shared
+ *   by every vCPU; a vCPU starting later does not rewrite them).
  * arm64: EL1h, DAIF masked, MMU off; X0 = arg0, X1 = vCPU id, SP = stack.
  *   HVC/SMC (any immediate) call the engine's PSCI: W0 = function id,
  *   result in X0. PSCI_VERSION (0x84000000) returns 0x10000 (1.0);

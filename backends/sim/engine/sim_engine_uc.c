@@ -108,7 +108,7 @@ int sim_engine_check_vm(struct hvabs_vm *vm)
 						"region %u lies beyond the engine's 48-bit address space",
 						r->label);
 	}
-	return 0;
+	return vm->arch == HVABS_ARCH_X86_64 ? sim_eng_x86_tables(vm, eng_cpu_mode(vm)) : 0;
 }
 
 /* ---- guest RAM seen by the engine ---- */

@@ -106,6 +106,9 @@ extern const struct eng_arch sim_eng_arm64;
 void sim_eng_crash(struct sim_eng *e, uint8_t kind, uint8_t detail, uint64_t pc)
 	__attribute__((noreturn));
 
+/* x86 PROT32/LONG64: write the boot scratch tables (at vm_start, before any vCPU runs). */
+int sim_eng_x86_tables(struct hvabs_vm *vm, uint32_t cpu_mode);
+
 /* Host pointer for guest-physical [gpa, gpa + len) inside one RAM region, else NULL. */
 void *sim_eng_ram(struct sim_eng *e, uint64_t gpa, uint64_t len);
 /* Is [gpa, gpa + 4) executable RAM? */

@@ -480,22 +480,33 @@ static void x86_put64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* GDT, empty IDT and (long mode) identity page tables in the scratch area. */
-static int x86_write_tables(struct sim_eng *e, bool lm)
+/*
+ * GDT, empty IDT and (long mode) identity page tables in the scratch area,
+ * written once by hvabs_vm_start() (sim_engine_check_vm()), before any
+ * vCPU runs: vCPUs share them, and one starting later must not rewrite
+ * tables that others are using (or that the guest has changed since).
+ */
+int sim_eng_x86_tables(struct hvabs_vm *vm, uint32_t cpu_mode)
 {
 	static const uint64_t gdt[4] = { 0, UINT64_C(0x00cf9a000000ffff),
 					 UINT64_C(0x00cf92000000ffff), UINT64_C(0x00af9a000000ffff) };
-	uint64_t s = e->vm->boot.scratch_addr, pt = s + HVABS_GUEST_X86_SCRATCH_PT;
-	uint8_t *p = sim_eng_ram(e, s, 0x10000);
+	bool lm = cpu_mode == HVABS_CPU_MODE_X86_LONG64;
+	uint64_t s = vm->boot.scratch_addr, pt = s + HVABS_GUEST_X86_SCRATCH_PT;
+	const struct hvabs__region *r = hvabs__vm_region_find(vm, s, 0x10000);
+	uint8_t *p;
 	unsigned int i;
 
-	if (!p)
-		return UC_ERR_ARG;
+	if (cpu_mode != HVABS_CPU_MODE_X86_PROT32 && !lm)
+		return 0;
+	if (!r)
+		return hvabs__error_set(HVABS_EINVAL, 0, SIM_NAME,
+					"boot scratch area is not 64 KiB of RAM");
+	p = (uint8_t *)r->host_addr + (s - r->guest_addr);
 	for (i = 0; i < 4; i++)
 		x86_put64(p + HVABS_GUEST_X86_SCRATCH_GDT + 8 * i, gdt[i]);
 	memset(p + HVABS_GUEST_X86_SCRATCH_IDT, 0, 0x1000);
 	if (!lm)
-		return UC_ERR_OK;
+		return 0;
 	/* PML4 at +0x2000, PDPT at +0x3000, four page directories from +0x4000. */
 	memset(p + HVABS_GUEST_X86_SCRATCH_PT, 0, 0x6000);
 	x86_put64(p + HVABS_GUEST_X86_SCRATCH_PT, (pt + 0x1000) | 3);
@@ -504,7 +515,7 @@ static int x86_write_tables(struct sim_eng *e, bool lm)
 	for (i = 0; i < 4 * 512; i++)
 		x86_put64(p + HVABS_GUEST_X86_SCRATCH_PT + 0x2000 + 8 * i,
 			  ((uint64_t)i << 21) | 0x83);
-	return UC_ERR_OK;
+	return 0;
 }
 
 static int x86_set_dtr(struct sim_eng *e, int reg, uint64_t base, uint32_t limit)
@@ -563,9 +574,7 @@ static int x86_boot_paged(struct sim_eng *e, bool lm)
 	uint64_t s = e->vm->boot.scratch_addr, cs = lm ? HVABS_GUEST_X86_CS64 : HVABS_GUEST_X86_CS32;
 	int err;
 
-	err = x86_write_tables(e, lm);
-	if (!err)
-		err = x86_set_dtr(e, UC_X86_REG_GDTR, s + HVABS_GUEST_X86_SCRATCH_GDT, 4 * 8 - 1);
+	err = x86_set_dtr(e, UC_X86_REG_GDTR, s + HVABS_GUEST_X86_SCRATCH_GDT, 4 * 8 - 1);
 	if (!err)
 		err = x86_set_dtr(e, UC_X86_REG_IDTR, s + HVABS_GUEST_X86_SCRATCH_IDT,
 				  lm ? 256 * 16 - 1 : 256 * 8 - 1);
