@@ -203,6 +203,14 @@ struct hvabs_vm {
 	_Atomic uint64_t io_gen;
 	struct hvabs__list io_zombies; /* handlers removed without memory for a new table */
 	/*
+	 * What the last handler add retired, not yet freed (core/io.c): the
+	 * next update's grace period covers it, so an add does not wait.
+	 */
+	struct {
+		void *snap;
+		void *leaf;
+	} io_pending;
+	/*
 	 * Teardown has stopped every vCPU (under lock): IO handlers are dropped
 	 * without a grace period. Not the DESTROYED state, which is set before
 	 * the vCPUs stop.

@@ -105,6 +105,7 @@ void hvabs__io_init(struct hvabs_vm *vm)
 	atomic_init(&vm->io[1], NULL);
 	atomic_init(&vm->io_gen, 1);
 	hvabs__list_init(&vm->io_zombies);
+	vm->io_pending.snap = vm->io_pending.leaf = NULL;
 }
 
 static void io_snap_free(struct hvabs__io_snap *s, bool with_leaves)
@@ -117,8 +118,16 @@ static void io_snap_free(struct hvabs__io_snap *s, bool with_leaves)
 	hvabs__free(s);
 }
 
+static void io_retired_free(struct hvabs__io_snap *snap, struct io_leaf *leaf)
+{
+	io_snap_free(snap, false);
+	hvabs__free(leaf);
+}
+
 void hvabs__io_fini(struct hvabs_vm *vm)
 {
+	io_retired_free(vm->io_pending.snap, vm->io_pending.leaf);
+	vm->io_pending.snap = vm->io_pending.leaf = NULL;
 	for (int sp = 0; sp < 2; sp++) {
 		io_snap_free(atomic_load(&vm->io[sp]), true);
 		atomic_store(&vm->io[sp], NULL);
@@ -428,11 +437,27 @@ static void io_wait_callbacks(struct hvabs_vm *vm, const struct hvabs_io_handler
 	}
 }
 
+/* Swap @r for what the previous add left pending (VM lock held). */
+static void io_pending_swap(struct hvabs_vm *vm, struct io_retired *r)
+{
+	struct io_retired prev = { vm->io_pending.snap, vm->io_pending.leaf, 0 };
+
+	vm->io_pending.snap = r->snap;
+	vm->io_pending.leaf = r->leaf;
+	r->snap = prev.snap;
+	r->leaf = prev.leaf;
+}
+
+/*
+ * Wait out the grace period of generation @r->gen, then free what @r
+ * holds. Memory retired at an older generation is covered too.
+ */
 static void io_retire(struct hvabs_vm *vm, struct io_retired *r)
 {
+	if (!r->snap && !r->leaf)
+		return;
 	io_wait_readers(vm, r->gen);
-	io_snap_free(r->snap, false);
-	hvabs__free(r->leaf);
+	io_retired_free(r->snap, r->leaf);
 }
 
 /* Publish @s for @space; the caller frees what it retired after io_retire(). */
@@ -698,6 +723,12 @@ int hvabs_vm_io_handler_add(struct hvabs_io_handler **out, struct hvabs_vm *vm,
 	h->seq = ++vm->seq;
 	hvabs__list_add_tail(&vm->io_handlers, &h->node);
 	vm->nr_io_handlers++;
+	/*
+	 * No new handler can be half-seen, so nothing needs to wait here: the
+	 * old table is left pending for the next update's grace period, and
+	 * only what an earlier add left pending is freed now.
+	 */
+	io_pending_swap(vm, &r);
 	hvabs__vm_unlock(vm);
 	io_retire(vm, &r);
 	if (out)
@@ -723,7 +754,7 @@ void hvabs__io_handler_drop(struct hvabs_io_handler *h)
 
 void hvabs_io_handler_remove(struct hvabs_io_handler *h)
 {
-	struct io_retired r = { 0 };
+	struct io_retired r = { 0 }, pending = { 0 };
 	struct hvabs__io_snap *s = NULL, *old;
 	struct hvabs_vm *vm;
 
@@ -759,8 +790,13 @@ void hvabs_io_handler_remove(struct hvabs_io_handler *h)
 	}
 	r.snap = old;
 	r.gen = io_publish(vm, h->space, s);
+	pending.snap = vm->io_pending.snap;
+	pending.leaf = vm->io_pending.leaf;
+	vm->io_pending.snap = vm->io_pending.leaf = NULL;
 	hvabs__vm_unlock(vm);
 	io_retire(vm, &r);
+	/* Retired before r.gen: the wait above covered it. */
+	io_retired_free(pending.snap, pending.leaf);
 	io_wait_callbacks(vm, h);
 	hvabs__free(h);
 }
