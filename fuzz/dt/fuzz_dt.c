@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz_input.h"
+
 /*
  * Input: byte 0 selects the mode (bit 0).
  *   even: a builder configuration decoded from the rest (fz_cfg_decode()),
@@ -42,33 +44,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FZ_MAX_VCPUS 12u
 #define FZ_MAX_BELLS 8u
 #define FZ_EMU_MAX_VCPU_ID 64u /* emu_rm.c: vCPU ids below 64 */
-
-/* ---- input reader: bytes from the front, zeros once exhausted ---- */
-
-struct fz_in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t fz_u8(struct fz_in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint64_t fz_uN(struct fz_in *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		v |= (uint64_t)fz_u8(in) << (8 * i);
-	return v;
-}
 
 /* ---- mode 0: configuration round trip ---- */
 

@@ -25,6 +25,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -45,35 +47,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 	} while (0)
 
 static unsigned int fz_opno;
-
-/* ---- input reader: exhausted input reads as zeros ---- */
-
-struct rd {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t rd8(struct rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint32_t rd32(struct rd *r)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t)rd8(r) << (8 * i);
-	return v;
-}
-
-static uint64_t rd64(struct rd *r)
-{
-	return rd32(r) | ((uint64_t)rd32(r) << 32);
-}
 
 /* ---- expected codes: bit -code of a mask; mask 0 means success ---- */
 
@@ -778,24 +751,24 @@ enum {
 };
 
 /* Small values collide often; sometimes any 32-bit value. */
-static uint32_t pick_label(struct rd *r)
+static uint32_t pick_label(struct fz_in *r)
 {
-	uint8_t b = rd8(r);
+	uint8_t b = fz_u8(r);
 
-	return (b & 0x80) ? rd32(r) : (uint32_t)(b & 7);
+	return (b & 0x80) ? fz_u32(r) : (uint32_t)(b & 7);
 }
 
-static int pick_fd(struct rd *r)
+static int pick_fd(struct fz_in *r)
 {
-	uint8_t b = rd8(r);
+	uint8_t b = fz_u8(r);
 
 	/* Mostly eventfds, so that the other rules get exercised too. */
 	return fz_fds[(b & 0x80) ? (b % FD_NCHOICES) : (b % 4)];
 }
 
-static uint64_t pick_addr(struct rd *r)
+static uint64_t pick_addr(struct fz_in *r)
 {
-	uint8_t b = rd8(r);
+	uint8_t b = fz_u8(r);
 
 	switch (b % 8) {
 	case 0:
@@ -809,7 +782,7 @@ static uint64_t pick_addr(struct rd *r)
 	case 5:
 		return b >> 3;
 	default:
-		return rd64(r);
+		return fz_u64(r);
 	}
 }
 
@@ -817,20 +790,20 @@ static uint64_t pick_addr(struct rd *r)
  * Build the argument of a built-in @type from the input, then maybe change
  * its size (any size 0..300); *size gets the size to pass.
  */
-static void build_arg(struct rd *r, uint32_t type, uint8_t *buf, uint32_t *size)
+static void build_arg(struct fz_in *r, uint32_t type, uint8_t *buf, uint32_t *size)
 {
 	static const uint32_t lens[8] = { 0, 1, 2, 4, 8, 3, 16, 4 };
-	uint8_t how = rd8(r);
+	uint8_t how = fz_u8(r);
 
 	memset(buf, 0, 304);
 	if (type == HVABS_FN_VCPU) {
-		uint8_t b = rd8(r);
+		uint8_t b = fz_u8(r);
 		struct hvabs_fn_vcpu_arg a = { (b & 0x80) ? (b & 0x7f) : (b & 7) };
 
 		memcpy(buf, &a, sizeof(a));
 	} else if (type == HVABS_FN_IRQFD) {
 		struct hvabs_fn_irqfd_arg a;
-		uint8_t f = rd8(r);
+		uint8_t f = fz_u8(r);
 
 		a.fd = pick_fd(r);
 		a.label = pick_label(r);
@@ -839,30 +812,30 @@ static void build_arg(struct rd *r, uint32_t type, uint8_t *buf, uint32_t *size)
 		memcpy(buf, &a, sizeof(a));
 	} else if (type == HVABS_FN_IOEVENTFD) {
 		struct hvabs_fn_ioeventfd_arg a;
-		uint8_t f = rd8(r);
+		uint8_t f = fz_u8(r);
 
 		memset(&a, 0, sizeof(a));
 		a.space = (f & 0x40) ? (f & 7) : (f & 1);
 		a.addr = pick_addr(r);
 		a.len = lens[f >> 3 & 7];
 		a.fd = pick_fd(r);
-		a.flags = (f & 0x80) ? (rd8(r) & 3) : 0;
-		a.datamatch = (f & 0x20) ? rd64(r) : (rd8(r) & 3);
+		a.flags = (f & 0x80) ? (fz_u8(r) & 3) : 0;
+		a.datamatch = (f & 0x20) ? fz_u64(r) : (fz_u8(r) & 3);
 		memcpy(buf, &a, sizeof(a));
 	}
 	*size = builtin_size(type);
 	if (how & 0x80)
-		*size = (uint32_t)(rd8(r) | (rd8(r) & 1) << 8) % 301; /* any size, up to 300 */
+		*size = (uint32_t)(fz_u16(r) & 0x1ff) % 301; /* any size, up to 300 */
 }
 
 /* A user argument: size 0..300, the first bytes from the input, the rest a pattern. */
-static void build_user_arg(struct rd *r, uint8_t *buf, uint32_t *size)
+static void build_user_arg(struct fz_in *r, uint8_t *buf, uint32_t *size)
 {
-	uint8_t sz = rd8(r), mode = rd8(r), fill = rd8(r);
+	uint8_t sz = fz_u8(r), mode = fz_u8(r), fill = fz_u8(r);
 
 	memset(buf, fill, 304);
 	if (sz & 0x80)
-		*size = (uint32_t)(rd8(r) | (rd8(r) & 1) << 8) % 301;
+		*size = (uint32_t)(fz_u16(r) & 0x1ff) % 301;
 	else
 		*size = (sz & 1) ? 16 : (sz & 0x7f) % 24;
 	switch ((mode & 0x3f) % 5) {
@@ -876,14 +849,14 @@ static void build_user_arg(struct rd *r, uint8_t *buf, uint32_t *size)
 		buf[0] = MODE_HANDLER;
 		break;
 	default:
-		buf[0] = rd8(r);
+		buf[0] = fz_u8(r);
 		break;
 	}
 	for (int i = 1; i < 16; i++)
 		buf[i] = 0;
-	buf[1] = rd8(r);
-	buf[2] = (mode & 0x80) ? rd8(r) : 0; /* populate code or handler width */
-	buf[4] = rd8(r) & 7;                 /* ticket label */
+	buf[1] = fz_u8(r);
+	buf[2] = (mode & 0x80) ? fz_u8(r) : 0; /* populate code or handler width */
+	buf[4] = fz_u8(r) & 7;                 /* ticket label */
 	if (mode & 0x40)
 		memcpy(buf + 8, (uint64_t[]){ pick_addr(r) }, 8); /* handler address */
 	else
@@ -963,11 +936,11 @@ static void do_add(uint32_t type, uint32_t size, const uint8_t *arg, bool typed)
 	model_added(type, size, arg, fn);
 }
 
-static void op_add_builtin(struct rd *r, uint32_t type)
+static void op_add_builtin(struct fz_in *r, uint32_t type)
 {
 	uint8_t buf[304], *arg;
 	uint32_t size;
-	bool typed = rd8(r) & 1;
+	bool typed = fz_u8(r) & 1;
 
 	build_arg(r, type, buf, &size);
 	if (size != builtin_size(type))
@@ -977,13 +950,13 @@ static void op_add_builtin(struct rd *r, uint32_t type)
 	free(arg);
 }
 
-static void op_add_user(struct rd *r)
+static void op_add_user(struct fz_in *r)
 {
 	static const uint32_t types[8] = { FZ_U1, FZ_U1, FZ_U2, FZ_U3, FZ_UNREG_USER, 0, 4,
 					   HVABS_FN_USER_MIN };
-	uint32_t type = types[rd8(r) % 8], size;
+	uint32_t type = types[fz_u8(r) % 8], size;
 	uint8_t buf[304], *arg;
-	uint8_t nul = rd8(r);
+	uint8_t nul = fz_u8(r);
 
 	build_user_arg(r, buf, &size);
 	arg = heap_copy(buf, size);
@@ -999,25 +972,25 @@ static void op_add_user(struct rd *r)
 }
 
 /* Removal key: mostly derived from a live instance, sometimes altered or random. */
-static void op_remove_key(struct rd *r)
+static void op_remove_key(struct fz_in *r)
 {
-	uint8_t how = rd8(r), buf[304], *arg;
+	uint8_t how = fz_u8(r), buf[304], *arg;
 	uint32_t type, size;
 	unsigned int mask;
 	int idx, rc;
 	size_t allocs = hvabs_alloc_count();
 
 	if (M.n && !(how & 0x80)) {
-		const struct inst *in = &M.inst[rd8(r) % M.n];
+		const struct inst *in = &M.inst[fz_u8(r) % M.n];
 
 		type = in->type;
 		size = in->size;
 		memset(buf, 0, sizeof(buf));
 		memcpy(buf, in->arg, in->size);
 		if (how & 0x40) /* alter one byte: a different key, or a field compare ignores */
-			buf[rd8(r) % (size ? size : 1)] ^= (uint8_t)(1u << (how & 7));
+			buf[fz_u8(r) % (size ? size : 1)] ^= (uint8_t)(1u << (how & 7));
 		if (how & 0x20)
-			size = (uint32_t)(rd8(r) | (rd8(r) & 1) << 8) % 301;
+			size = (uint32_t)(fz_u16(r) & 0x1ff) % 301;
 	} else {
 		static const uint32_t types[8] = { HVABS_FN_VCPU, HVABS_FN_IRQFD, HVABS_FN_IOEVENTFD,
 						   FZ_U1, FZ_U2, FZ_U3, FZ_UNREG_USER, 0 };
@@ -1048,13 +1021,13 @@ static void op_remove_key(struct rd *r)
 	model_forget((unsigned int)idx);
 }
 
-static void op_remove_handle(struct rd *r)
+static void op_remove_handle(struct fz_in *r)
 {
 	unsigned int i;
 
 	if (!M.n)
 		return;
-	i = rd8(r) % M.n;
+	i = fz_u8(r) % M.n;
 	fz_expect(hvabs_function_remove(M.inst[i].fn), 0, "function remove by handle");
 	model_forget(i);
 }
@@ -1088,9 +1061,9 @@ static void op_mem_add(void)
 		M.region = true;
 }
 
-static void op_stop(struct rd *r)
+static void op_stop(struct fz_in *r)
 {
-	bool crashed = rd8(r) & 1;
+	bool crashed = fz_u8(r) & 1;
 
 	hvabs__vm_set_stopped(M.vm, crashed, 0, NULL, 0);
 	if (M.state == HVABS_VM_RUNNING)
@@ -1124,20 +1097,20 @@ static long model_instances(uint32_t type)
 	return n;
 }
 
-static void op_type_reg(struct rd *r)
+static void op_type_reg(struct fz_in *r)
 {
-	int t = rd8(r) % 3;
+	int t = fz_u8(r) % 3;
 	int rc = hvabs_function_type_register(utype_ops(t));
 
 	fz_expect(rc, M.reg[t] ? C(HVABS_EEXIST) : 0, "type register");
 	M.reg[t] = true;
 }
 
-static void op_type_unreg(struct rd *r)
+static void op_type_unreg(struct fz_in *r)
 {
 	static const uint32_t types[8] = { FZ_U1, FZ_U2, FZ_U3, FZ_U1, FZ_UNREG_USER, HVABS_FN_VCPU,
 					   HVABS_FN_IOEVENTFD, 0 };
-	uint32_t type = types[rd8(r) % 8];
+	uint32_t type = types[fz_u8(r) % 8];
 	unsigned int mask;
 	int rc;
 
@@ -1158,11 +1131,11 @@ static void op_type_unreg(struct rd *r)
 }
 
 /* Registration with a possibly invalid descriptor (U3's number or a reserved one). */
-static void op_type_reg_custom(struct rd *r)
+static void op_type_reg_custom(struct fz_in *r)
 {
 	static const uint32_t types[4] = { FZ_U3, 0, HVABS_FN_IRQFD, FZ_U3 };
 	static struct hvabs_function_type scratch;
-	uint8_t b = rd8(r);
+	uint8_t b = fz_u8(r);
 	unsigned int mask = 0;
 	const struct hvabs_function_type *t;
 	int rc;
@@ -1210,8 +1183,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hvabs_vm_options opts = HVABS_VM_OPTIONS_INIT;
-	struct rd r = { data, size };
-	uint8_t hdr = rd8(&r);
+	struct fz_in r = { data, size };
+	uint8_t hdr = fz_u8(&r);
 	int rc;
 
 	memset(&M, 0, sizeof(M));
@@ -1231,7 +1204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	while (r.n && fz_opno < 200) {
-		uint8_t op = rd8(&r);
+		uint8_t op = fz_u8(&r);
 
 		fz_opno++;
 		hvabs_error_clear(); /* a failure must leave its own detail */

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../fuzz_input.h"
+
 /*
  * One emulator per process (its seccomp filter stays), started in
  * LLVMFuzzerInitialize() with the ABI this binary was built for (FZ_ABI:
@@ -162,33 +164,6 @@ static int g_procfd = -1;
 static const uint32_t g_dt_cpus[2][3] = { { 0, 1, 2 }, { 0 } };
 static const uint32_t g_dt_nr_cpus[2] = { 3, 1 };
 static const uint32_t g_dt_bells[3] = { 0, 1, 5 };
-
-/* ---- input reader ---- */
-
-struct fz_in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t fz_u8(struct fz_in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint64_t fz_uN(struct fz_in *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		v |= (uint64_t)fz_u8(in) << (8 * i);
-	return v;
-}
 
 /* ---- the model ---- */
 

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -47,35 +49,6 @@ static bool fz_trace; /* $FZ_TRACE: print every operation (for reading a crash i
 		if (!(cond))                                                         \
 			FZ_FAIL(__VA_ARGS__);                                        \
 	} while (0)
-
-/* ---- input reader: exhausted input reads as zeros ---- */
-
-struct rd {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t rd8(struct rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t rd16(struct rd *r)
-{
-	return (uint16_t)(rd8(r) | rd8(r) << 8);
-}
-
-static uint64_t rd64(struct rd *r)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)rd8(r) << (8 * i);
-	return v;
-}
 
 /* ---- expected codes: bit -code of a mask; mask 0 means success ---- */
 
@@ -358,9 +331,9 @@ static bool do_add(const struct add_req *q)
 
 /* ---- choosing values ---- */
 
-static uint64_t pick_addr(struct rd *r)
+static uint64_t pick_addr(struct fz_in *r)
 {
-	uint8_t b = rd8(r);
+	uint8_t b = fz_u8(r);
 
 	switch (b & 7) {
 	case 0:
@@ -375,13 +348,13 @@ static uint64_t pick_addr(struct rd *r)
 	case 6:
 		return b >> 3;
 	default:
-		return rd64(r);
+		return fz_u64(r);
 	}
 }
 
-static uint64_t pick_size(struct rd *r, uint64_t addr)
+static uint64_t pick_size(struct fz_in *r, uint64_t addr)
 {
-	uint8_t b = rd8(r);
+	uint8_t b = fz_u8(r);
 
 	switch (b & 15) {
 	case 0:
@@ -409,7 +382,7 @@ static uint64_t pick_size(struct rd *r, uint64_t addr)
 	case 12:
 		return UINT64_MAX;
 	case 13:
-		return rd64(r);
+		return fz_u64(r);
 	default:
 		return 0x100;
 	}
@@ -422,17 +395,17 @@ static uint32_t pick_len(uint8_t b)
 	return (b & 0x80) ? (uint32_t)(b & 0x1f) : lens[b & 7]; /* sometimes invalid */
 }
 
-static void pick_add(struct rd *r, struct add_req *q)
+static void pick_add(struct fz_in *r, struct add_req *q)
 {
-	uint8_t a = rd8(r), b = rd8(r);
+	uint8_t a = fz_u8(r), b = fz_u8(r);
 
 	q->version = (a & 0xc0) == 0xc0 ? (a & 1) * 2 : HVABS_IO_DESC_VERSION; /* 0 or 2 */
 	q->space = (a & 0x20) ? (a & 3) : (a & 1);
 	q->addr = pick_addr(r);
 	q->size = pick_size(r, q->addr);
-	q->len = pick_len(rd8(r));
+	q->len = pick_len(fz_u8(r));
 	q->flags = (b & 0x80) ? (b & 3) : (b & 1);
-	q->data = (b & 0x40) ? rd64(r) : (uint64_t)(rd8(r) & 3) << ((b >> 2 & 3) * 16);
+	q->data = (b & 0x40) ? fz_u64(r) : (uint64_t)(fz_u8(r) & 3) << ((b >> 2 & 3) * 16);
 	/* DATAMATCH handlers are write-only unless the input insists. */
 	q->rd = (q->flags & HVABS_IO_DATAMATCH) ? (a & 0x10) && (a & 0x08) : (a & 0x10) != 0;
 	q->wr = (a & 0x08) != 0 || !q->rd;
@@ -504,15 +477,15 @@ static bool lookup_one(uint32_t space, uint64_t addr, uint32_t len, bool is_writ
 static const uint32_t acc_lens[4] = { 1, 2, 4, 8 };
 
 /* An access aimed at an entry (its first or last address, or just outside), or anywhere. */
-static void op_lookup(struct rd *r)
+static void op_lookup(struct fz_in *r)
 {
-	uint8_t a = rd8(r), b = rd8(r);
+	uint8_t a = fz_u8(r), b = fz_u8(r);
 	uint32_t space = a & 1, len = acc_lens[a >> 1 & 3];
 	bool is_write = a & 0x08;
 	uint64_t addr, data;
 
 	if (M.n && !(a & 0x80)) {
-		const struct ent *e = &M.e[rd8(r) % M.n];
+		const struct ent *e = &M.e[fz_u8(r) % M.n];
 
 		space = (a & 0x40) ? space : e->space;
 		switch (b & 3) {
@@ -532,18 +505,18 @@ static void op_lookup(struct rd *r)
 		if (e->len && !(a & 0x10))
 			len = e->len;
 		/* A write carrying the entry's data, or the data with noise above the width. */
-		data = (b & 4) ? e->data : (b & 8) ? e->data | (uint64_t)rd8(r) << 56 : rd64(r);
+		data = (b & 4) ? e->data : (b & 8) ? e->data | (uint64_t)fz_u8(r) << 56 : fz_u64(r);
 	} else {
 		addr = pick_addr(r);
-		data = (b & 4) ? rd64(r) : rd8(r);
+		data = (b & 4) ? fz_u64(r) : fz_u8(r);
 	}
 	lookup_one(space, addr, len, is_write, data);
 }
 
 /* Every entry (up to 48, evenly spread): its first and last address and just outside. */
-static void op_sweep(struct rd *r)
+static void op_sweep(struct fz_in *r)
 {
-	bool is_write = rd8(r) & 1;
+	bool is_write = fz_u8(r) & 1;
 	unsigned int step = M.n > 48 ? M.n / 48 : 1;
 
 	for (unsigned int i = 0; i < M.n; i += step) {
@@ -569,9 +542,9 @@ static void op_sweep(struct rd *r)
  * (every element goes to the handlers once the first was served; the
  * result is the first element's). Data is little-endian in the record.
  */
-static void op_lookup_exit(struct rd *r)
+static void op_lookup_exit(struct fz_in *r)
 {
-	uint8_t a = rd8(r);
+	uint8_t a = fz_u8(r);
 	uint32_t space = a & 1, len = acc_lens[a >> 1 & 3], count = 1;
 	bool is_write = a & 0x08, ok, want_ok = false;
 	struct slot *want[LOG_MAX];
@@ -581,7 +554,7 @@ static void op_lookup_exit(struct rd *r)
 	uint64_t addr;
 
 	if (M.n && !(a & 0x80)) {
-		const struct ent *e = &M.e[rd8(r) % M.n];
+		const struct ent *e = &M.e[fz_u8(r) % M.n];
 
 		addr = (a & 0x40) ? e->last : e->addr;
 		space = e->space;
@@ -591,7 +564,7 @@ static void op_lookup_exit(struct rd *r)
 		addr = pick_addr(r);
 	}
 	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = rd8(r);
+		buf[i] = fz_u8(r);
 	memset(&ex, 0, sizeof(ex));
 	if (space == HVABS_SPACE_MMIO) {
 		ex.reason = HVABS_EXIT_MMIO;
@@ -673,10 +646,10 @@ static void op_lookup_exit(struct rd *r)
 /* ---- bulk ---- */
 
 /* Hundreds of handlers on a regular pattern: many leaves, many groups, frequent edges. */
-static void op_bulk_add(struct rd *r)
+static void op_bulk_add(struct fz_in *r)
 {
-	uint8_t a = rd8(r), b = rd8(r), c = rd8(r);
-	uint16_t n16 = rd16(r);
+	uint8_t a = fz_u8(r), b = fz_u8(r), c = fz_u8(r);
+	uint16_t n16 = fz_u16(r);
 	/*
 	 * A few dozen; with the top bit, hundreds (leaf splits), once per input:
 	 * each add costs microseconds under ASan, and throughput matters too.
@@ -720,16 +693,16 @@ static void remove_entry(unsigned int i)
 	model_forget(i);
 }
 
-static void op_remove(struct rd *r)
+static void op_remove(struct fz_in *r)
 {
 	if (M.n)
-		remove_entry(rd16(r) % M.n);
+		remove_entry(fz_u16(r) % M.n);
 }
 
 /* Remove every k-th entry from an offset (k = 1: all of them), compacting the model once. */
-static void op_bulk_remove(struct rd *r)
+static void op_bulk_remove(struct fz_in *r)
 {
-	unsigned int k = 1 + rd8(r) % 4, off = rd8(r), kept = 0;
+	unsigned int k = 1 + fz_u8(r) % 4, off = fz_u8(r), kept = 0;
 
 	for (unsigned int i = 0; i < M.n; i++) {
 		struct slot *s = M.e[i].slot;
@@ -787,7 +760,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hvabs_vm_options opts = HVABS_VM_OPTIONS_INIT;
-	struct rd r = { data, size };
+	struct fz_in r = { data, size };
 
 	memset(&M, 0, sizeof(M));
 	fz_call.calls = 0;
@@ -798,7 +771,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_expect(hvabs_vm_vcpu_add(&M.vcpu, M.vm, 0), 0, "vcpu add");
 
 	while (r.n && fz_opno < 256) {
-		uint8_t op = rd8(&r);
+		uint8_t op = fz_u8(&r);
 
 		fz_opno++;
 		switch (op % OP_COUNT) {
