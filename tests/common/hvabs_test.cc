@@ -2,6 +2,7 @@
 /* tests/common/hvabs_test.cc: shared helpers for the GoogleTest suites. */
 #include "hvabs_test.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -200,6 +201,19 @@ bool backend_caps(const char *name, hvabs_caps *caps)
 	*caps = hvabs_caps{};
 	caps->version = HVABS_CAPS_VERSION;
 	return hvabs_backend_caps(name, caps) == 0;
+}
+
+int open_fd_count()
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while (struct dirent *e = readdir(d))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
 }
 
 } /* namespace hvt */

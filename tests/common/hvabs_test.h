@@ -75,6 +75,13 @@ int run_bounded(hvabs_vcpu *vcpu, bool *timed_out,
 		std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
 /* Is backend @name compiled in? */
+/*
+ * Open file descriptors of this process (from /proc/self/fd, not counting
+ * the one reading it); -1 where /proc is not mounted. Leak checks compare
+ * it before and after.
+ */
+int open_fd_count();
+
 bool backend_compiled(const char *name);
 
 /* Fills @caps for backend @name (version preset); false on failure. */

@@ -2,7 +2,6 @@
 /* tests/hostile/hostile.cc: targets, VM setup, exit validation and the watchdog-guarded run loop. */
 #include "hostile.h"
 
-#include <dirent.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -50,22 +49,10 @@ bool target_usable(const Target &t, std::string *why)
 	return true;
 }
 
-size_t fd_count()
-{
-	size_t n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 void LeakCheck::expect_clean(const std::string &what) const
 {
 	EXPECT_EQ(allocs_, hvabs_alloc_count()) << what << ": library allocations leaked";
-	EXPECT_EQ(fds_, fd_count()) << what << ": file descriptors leaked";
+	EXPECT_EQ(fds_, open_fd_count()) << what << ": file descriptors leaked";
 }
 
 double hostile_seconds(double dflt)

@@ -41,17 +41,16 @@ bool target_usable(const Target &t, std::string *why);
 	} while (0)
 
 /* Entries of /proc/self/fd. */
-size_t fd_count();
 
 /* Resources of the process before a test: checked again when it ends. */
 class LeakCheck {
 public:
-	LeakCheck() : fds_(fd_count()), allocs_(hvabs_alloc_count()) {}
+	LeakCheck() : fds_(open_fd_count()), allocs_(hvabs_alloc_count()) {}
 	/* Adds failures for leaked fds or library allocations. */
 	void expect_clean(const std::string &what) const;
 
 private:
-	size_t fds_;
+	int fds_;
 	size_t allocs_;
 };
 

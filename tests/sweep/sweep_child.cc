@@ -4,7 +4,6 @@
 
 #include "conformance.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <fcntl.h>
@@ -58,19 +57,6 @@ namespace {
 /* Addresses the usability probe uses: outside every range the suite's tests use. */
 constexpr uint64_t kProbeHandler = 0x3f000000;
 constexpr uint64_t kProbeIoeventfd = 0x3f001000;
-
-int count_fds()
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-
-	if (!d)
-		return -1;
-	while (struct dirent *e = readdir(d))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1; /* the directory's own descriptor */
-}
 
 std::string clean(std::string s)
 {
@@ -220,7 +206,7 @@ public:
 		}
 		if (slots_.empty() || (nth_ && kinds_.empty()))
 			return; /* skipped: no kind applies */
-		fd_base_ = count_fds();
+		fd_base_ = hvt::open_fd_count();
 		for (const Slot &sl : slots_) {
 			consumed_[sl.key] = 0;
 			base_[sl.key] = sl.inj->count(sl.op);
@@ -332,7 +318,7 @@ public:
 			r << "\tusable=" << (usable_.empty() ? "ok" : clean(usable_));
 			r << "\tprobed=" << (probed_.empty() ? "-" : probed_);
 			r << "\talloc_base=" << alloc_base_ << "\talloc_end=" << hvabs_alloc_count();
-			r << "\tfd_base=" << fd_base_ << "\tfd_end=" << count_fds();
+			r << "\tfd_base=" << fd_base_ << "\tfd_end=" << hvt::open_fd_count();
 			std::string left;
 			for (auto &kv : observers())
 				if (kv.first == backend_ && kv.second.leftovers)

@@ -4,7 +4,6 @@
 #include "hvabs_test.h"
 #include "sim_vm.h"
 
-#include <dirent.h>
 #include <sys/mman.h>
 
 #include <atomic>
@@ -96,18 +95,6 @@ uint64_t slot_mmio(uint32_t v, uint32_t slot)
 uint16_t slot_port(uint32_t v, uint32_t slot)
 {
 	return (uint16_t)(kPortBase + v * 0x40u + 4u * slot);
-}
-
-size_t fd_count()
-{
-	size_t n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 template <typename T> T within(std::future<T> &fut, const char *what, double seconds)
@@ -807,7 +794,7 @@ TEST_P(StressTest, ChurnKicksAndDestroyWhileRunningLoseAndDuplicateNoAccess)
 	if (!variant_usable(var, &why))
 		GTEST_SKIP() << why;
 
-	const size_t fds0 = fd_count();
+	const int fds0 = open_fd_count();
 	const size_t allocs0 = hvabs_alloc_count();
 	const double seconds = stress_seconds();
 	auto s = std::make_unique<Stress>(var);
@@ -970,7 +957,7 @@ TEST_P(StressTest, ChurnKicksAndDestroyWhileRunningLoseAndDuplicateNoAccess)
 		munmap(ram, lay.ram_size);
 	s.reset();
 	EXPECT_EQ(allocs0, hvabs_alloc_count()) << "library allocations leaked";
-	EXPECT_EQ(fds0, fd_count()) << "file descriptors leaked";
+	EXPECT_EQ(fds0, open_fd_count()) << "file descriptors leaked";
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, StressTest,
